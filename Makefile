@@ -7,7 +7,9 @@
 # environment variable, so the child's environment stays untouched.
 GO       ?= go
 BIN      ?= bin/reaper-init
-LDFLAGS  := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1
+RUNTIME_GODEBUG := asyncpreemptoff=1
+LDFLAGS  := -s -w -X=runtime.godebugDefault=$(RUNTIME_GODEBUG) \
+            -X=github.com/reaper-init/reaper-init/internal/signals.LinkedGODEBUG=$(RUNTIME_GODEBUG)
 GOFLAGS_BUILD := -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
 .PHONY: all build demo test unit integration lint bench fuzz clean

@@ -1,0 +1,142 @@
+// Command reaper-init is a PID 1 for containers. It starts the command it
+// is given in a process group of its own, forwards every signal it
+// receives to that group, reaps every child it has or inherits, and exits
+// with the command's exit status.
+//
+// main reads as the order of operations: read the command line, take
+// the runtime in hand, catch signals, become a subreaper if asked, start
+// the child, let go of the caller's directory and descriptors, then loop
+// until the child is gone. See README.md for the options.
+package main
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"github.com/reaper-init/reaper-init/internal/cli"
+	"github.com/reaper-init/reaper-init/internal/logx"
+	"github.com/reaper-init/reaper-init/internal/reap"
+	"github.com/reaper-init/reaper-init/internal/signals"
+	"github.com/reaper-init/reaper-init/internal/spawn"
+	"github.com/reaper-init/reaper-init/internal/supervise"
+	"golang.org/x/sys/unix"
+)
+
+// Exit codes of reaper-init's own.
+const (
+	exitUsage  = 2
+	exitFailed = 1
+)
+
+// spareThreads is how many idle OS threads the runtime keeps in reserve,
+// so that it never has to create one after start-up: under PID exhaustion
+// (a fork bomb in the container) thread creation fails, and a Go runtime
+// that cannot create a thread it needs aborts.
+const spareThreads = 3
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	// One P is all an init needs, and fixing it here also stops the
+	// runtime from re-reading the cgroup CPU limit in the background.
+	runtime.GOMAXPROCS(1)
+
+	cfg, err := cli.Parse(args, os.LookupEnv)
+	if err != nil {
+		os.Stderr.WriteString("reaper-init: " + err.Error() + " (see reaper-init --help)\n")
+		return exitUsage
+	}
+	if cfg.Help {
+		os.Stdout.WriteString(usageText)
+		return 0
+	}
+	if cfg.Version {
+		os.Stdout.WriteString("reaper-init " + version + "\n")
+		return 0
+	}
+	log := logx.New(os.Stderr, cfg.Verbosity)
+
+	// Catch signals before anything can send one, and SIGCHLD before
+	// there is a child.
+	forwardURG := signals.URGForwardable()
+	fwd := make(chan os.Signal, 64)
+	chld := make(chan os.Signal, 1)
+	signals.Notify(fwd, chld, forwardURG)
+	if !forwardURG {
+		log.Info("the Go runtime may send itself SIGURG (binary not linked with asyncpreemptoff=1, or GODEBUG overrides it): SIGURG will not be forwarded")
+	}
+
+	if cfg.Pdeathsig != 0 {
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(cfg.Pdeathsig), 0, 0, 0); err != nil {
+			log.Error("prctl PR_SET_PDEATHSIG: " + err.Error())
+			return exitFailed
+		}
+	}
+
+	pid1 := os.Getpid() == 1
+	if !pid1 {
+		if cfg.Subreaper {
+			if err := reap.SetSubreaper(); err != nil {
+				log.Error(err.Error())
+				return exitFailed
+			}
+		} else {
+			log.Warn("not running as PID 1 and not a subreaper: orphans below the child will not be reaped (use -s, or -q to silence this)")
+		}
+	}
+
+	child, err := spawn.Start(cfg.Command, os.Environ())
+	if err != nil {
+		os.Stderr.WriteString("reaper-init: " + err.Error() + "\n")
+		if e, ok := err.(*spawn.Error); ok {
+			return e.Code()
+		}
+		return exitFailed
+	}
+	log.Info("started " + logx.KV("command", cfg.Command[0]) + " " + logx.KVInt("pid", child))
+	spawn.ReleaseInherited()
+	reserveThreads(spareThreads)
+
+	sup := supervise.New(supervise.Config{
+		Child:       child,
+		PID1:        pid1,
+		SingleChild: cfg.SingleChild,
+		Rewrites:    &cfg.Rewrites,
+		Grace:       cfg.Grace,
+		DumpSignal:  cfg.DumpSignal,
+		DumpWait:    cfg.DumpWait,
+		Delays:      &cfg.Delays,
+		WarnOnReap:  cfg.WarnOnReap || log.Enabled(logx.LevelDebug),
+		Log:         log,
+	}, fwd, chld)
+	code := sup.Run()
+	if code >= 0 && code < len(cfg.RemapExit) && cfg.RemapExit[code] {
+		log.Info("remapping exit code " + strconv.Itoa(code) + " to 0")
+		code = 0
+	}
+	return code
+}
+
+// reserveThreads makes the runtime start n more OS threads now and keep
+// them idle: each of n goroutines holds a thread while the others start,
+// then all let go, and the runtime parks the threads for later use.
+func reserveThreads(n int) {
+	var started sync.WaitGroup
+	release := make(chan struct{})
+	started.Add(n)
+	for i := 0; i < n; i++ {
+		go func() {
+			runtime.LockOSThread()
+			started.Done()
+			<-release
+			runtime.UnlockOSThread()
+		}()
+	}
+	started.Wait()
+	close(release)
+}
+
