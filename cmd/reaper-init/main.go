@@ -47,7 +47,7 @@ func run(args []string) int {
 
 	cfg, err := cli.Parse(args, os.LookupEnv)
 	if err != nil {
-		os.Stderr.WriteString("reaper-init: " + err.Error() + " (see reaper-init --help)\n")
+		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + " (see reaper-init --help)\n"))
 		return exitUsage
 	}
 	if cfg.Help {
@@ -58,7 +58,7 @@ func run(args []string) int {
 		os.Stdout.WriteString("reaper-init " + version + "\n")
 		return 0
 	}
-	log := logx.New(os.Stderr, cfg.Verbosity)
+	log := logx.New(logx.Stderr, cfg.Verbosity)
 
 	// Catch signals before anything can send one, and SIGCHLD before
 	// there is a child.
@@ -71,9 +71,14 @@ func run(args []string) int {
 	}
 
 	if cfg.Pdeathsig != 0 {
+		parent := os.Getppid()
 		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(cfg.Pdeathsig), 0, 0, 0); err != nil {
 			log.Error("prctl PR_SET_PDEATHSIG: " + err.Error())
 			return exitFailed
+		}
+		if os.Getppid() != parent {
+			// The parent died before the request took effect.
+			_ = unix.Kill(os.Getpid(), cfg.Pdeathsig)
 		}
 	}
 
@@ -91,7 +96,7 @@ func run(args []string) int {
 
 	child, err := spawn.Start(cfg.Command, os.Environ())
 	if err != nil {
-		os.Stderr.WriteString("reaper-init: " + err.Error() + "\n")
+		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + "\n"))
 		if e, ok := err.(*spawn.Error); ok {
 			return e.Code()
 		}
@@ -139,4 +144,3 @@ func reserveThreads(n int) {
 	started.Wait()
 	close(release)
 }
-
