@@ -41,10 +41,6 @@ func main() {
 }
 
 func run(args []string) int {
-	// One P is all an init needs, and fixing it here also stops the
-	// runtime from re-reading the cgroup CPU limit in the background.
-	runtime.GOMAXPROCS(1)
-
 	cfg, err := cli.Parse(args, os.LookupEnv)
 	if err != nil {
 		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + " (see reaper-init --help)\n"))
@@ -60,12 +56,13 @@ func run(args []string) int {
 	}
 	log := logx.New(logx.Stderr, cfg.Verbosity)
 
-	// Catch signals before anything can send one, and SIGCHLD before
-	// there is a child.
+	// Catch SIGCHLD before there is a child, and the signals that would
+	// end the init before anything is likely to send one; the rest once
+	// the child is on its way (see package signals).
 	forwardURG := signals.URGForwardable()
 	fwd := make(chan os.Signal, 64)
 	chld := make(chan os.Signal, 1)
-	signals.Notify(fwd, chld, forwardURG)
+	signals.NotifyEarly(fwd, chld, forwardURG)
 	if !forwardURG {
 		log.Info("the Go runtime may send itself SIGURG (binary not linked with asyncpreemptoff=1, or GODEBUG overrides it): SIGURG will not be forwarded")
 	}
@@ -104,7 +101,7 @@ func run(args []string) int {
 	}
 	log.Info("started " + logx.KV("command", cfg.Command[0]) + " " + logx.KVInt("pid", child))
 	spawn.ReleaseInherited()
-	reserveThreads(spareThreads)
+	go settle(fwd, forwardURG)
 
 	sup := supervise.New(supervise.Config{
 		Child:       child,
@@ -124,6 +121,16 @@ func run(args []string) int {
 		code = 0
 	}
 	return code
+}
+
+// settle finishes setting up while the child starts: it registers the
+// remaining signals, gives the runtime the one P an init needs (which also
+// stops it from re-reading the cgroup CPU limit in the background), and
+// puts spare threads in reserve.
+func settle(fwd chan<- os.Signal, forwardURG bool) {
+	signals.NotifyRest(fwd, forwardURG)
+	runtime.GOMAXPROCS(1)
+	reserveThreads(spareThreads)
 }
 
 // reserveThreads makes the runtime start n more OS threads now and keep
