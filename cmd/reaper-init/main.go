@@ -21,6 +21,7 @@ import (
 	"github.com/reaper-init/reaper-init/internal/signals"
 	"github.com/reaper-init/reaper-init/internal/spawn"
 	"github.com/reaper-init/reaper-init/internal/supervise"
+	"github.com/reaper-init/reaper-init/internal/watch"
 	"golang.org/x/sys/unix"
 )
 
@@ -103,6 +104,21 @@ func run(args []string) int {
 	spawn.ReleaseInherited()
 	go settle(fwd, forwardURG)
 
+	stats := watch.NewStats()
+	var watcher *watch.Watcher
+	if cfg.Watch > 0 || cfg.MetricsFile != "" {
+		watcher = watch.New(watch.Config{
+			Interval:        cfg.Watch,
+			ZombieThreshold: cfg.ZombieThreshold,
+			MetricsFile:     cfg.MetricsFile,
+			Logf:            func(line string) { log.Print(logx.LevelWarn, line) },
+			SignalName:      func(sig int) string { return signals.Name(unix.Signal(sig)) },
+		}, stats)
+		if cfg.Watch > 0 {
+			go watcher.Run(nil)
+		}
+	}
+
 	sup := supervise.New(supervise.Config{
 		Child:       child,
 		PID1:        pid1,
@@ -114,8 +130,22 @@ func run(args []string) int {
 		Delays:      &cfg.Delays,
 		WarnOnReap:  cfg.WarnOnReap || log.Enabled(logx.LevelDebug),
 		Log:         log,
+		OnReap: func(pid, code int, main bool) {
+			stats.Reaped.Add(1)
+			if main {
+				stats.ChildExit.Store(int64(code))
+			} else {
+				stats.OrphansReaped.Add(1)
+			}
+		},
+		OnForward: func(sig unix.Signal) { stats.Forwarded[sig].Add(1) },
 	}, fwd, chld)
 	code := sup.Run()
+	if watcher != nil && cfg.MetricsFile != "" {
+		if err := watcher.WriteMetrics(); err != nil {
+			log.Warn("metrics file: " + err.Error())
+		}
+	}
 	if code >= 0 && code < len(cfg.RemapExit) && cfg.RemapExit[code] {
 		log.Info("remapping exit code " + strconv.Itoa(code) + " to 0")
 		code = 0
