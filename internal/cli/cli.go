@@ -251,7 +251,7 @@ func (p *parser) long(body string, next func() (string, bool)) error {
 		}
 		return o.apply(p, value)
 	}
-	return usage("unknown option --" + name)
+	return usage("unknown option --" + quoteName(name))
 }
 
 func (p *parser) shorts(cluster string, next func() (string, bool)) error {
@@ -286,6 +286,17 @@ func findShort(c byte) *option {
 		}
 	}
 	return nil
+}
+
+// quoteName returns name as it is when it is plain printable ASCII, else
+// quoted, so that an error message stays on one line.
+func quoteName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if name[i] < 0x21 || name[i] >= 0x7f {
+			return strconv.Quote(name)
+		}
+	}
+	return name
 }
 
 func quoteByte(c byte) string {
@@ -354,7 +365,7 @@ func applyEnv(cfg *Config, lookupEnv func(string) (string, bool)) error {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return usage(name + "=" + strconv.Quote(v) + ": want a level 0-3")
+			return usage(name + "=" + strconv.Quote(v) + ": want a level: 0 quiet, 1 warnings, 2 info, 3 debug")
 		}
 		cfg.Verbosity = n
 	}

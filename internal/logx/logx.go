@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Verbosity levels.
@@ -74,10 +75,22 @@ func (l *Logger) print(level int, severity, msg string) {
 // KV formats one key=value field, quoting the value when it is empty or
 // holds spaces, quotes, '=' or control characters.
 func KV(key, value string) string {
-	if value == "" || strings.ContainsAny(value, " \t\"=\\") || !strconv.CanBackquote(value) {
+	if needsQuote(value) {
 		value = strconv.Quote(value)
 	}
 	return key + "=" + value
+}
+
+func needsQuote(v string) bool {
+	if v == "" || strings.ContainsAny(v, " \"=\\`") || !utf8.ValidString(v) {
+		return true
+	}
+	for _, r := range v {
+		if !strconv.IsPrint(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // KVInt formats one key=value field with an integer value.

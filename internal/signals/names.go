@@ -60,6 +60,9 @@ func Parse(s string) (unix.Signal, error) {
 		return unix.Signal(n), nil
 	}
 	u := strings.TrimPrefix(strings.ToUpper(s), "SIG")
+	if n, err := strconv.Atoi(u); err == nil && u != s && n >= 1 && n <= Max {
+		return unix.Signal(n), nil // "SIG32", as Name writes it
+	}
 	for i, name := range names {
 		if name != "" && name == u {
 			return unix.Signal(i), nil
