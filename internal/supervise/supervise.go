@@ -338,18 +338,20 @@ func stop(t **time.Timer) {
 	}
 }
 
-// sendAll sends sig to the main child's process group, the main child,
-// and every other process the init answers for.
+// sendAll sends sig, once each, to the main child's process group and
+// every other process the init answers for: as PID 1 that is the whole
+// namespace (kill(-1) reaches everyone but the init), as a subreaper the
+// group and then every descendant outside it.
 func (s *Supervisor) sendAll(sig unix.Signal) {
-	_ = kill(-s.cfg.Child, sig)
-	_ = kill(s.cfg.Child, sig)
 	if s.cfg.PID1 {
-		// Every process in the namespace but the init itself.
 		_ = kill(-1, sig)
 		return
 	}
+	_ = kill(-s.cfg.Child, sig)
 	for _, p := range s.alive() {
-		_ = kill(p.PID, sig)
+		if pgid, err := unix.Getpgid(p.PID); err == nil && pgid != s.cfg.Child {
+			_ = kill(p.PID, sig)
+		}
 	}
 }
 
