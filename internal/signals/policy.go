@@ -7,14 +7,15 @@ import "golang.org/x/sys/unix"
 // loop), to the fault signals (a kill -SEGV aimed at PID 1 is not meant
 // for the application, and tini and catatonit drop them too), to SIGTTIN
 // and SIGTTOU (job-control noise aimed at the init itself), to the
-// real-time signals the C library and Go runtime reserve, and to SIGKILL
-// and SIGSTOP, which nobody can catch.
+// real-time signals the C library and Go runtime reserve, to SIGPROF,
+// which the Go runtime keeps for its profiler and never hands on, and to
+// SIGKILL and SIGSTOP, which nobody can catch.
 func Forwardable(sig unix.Signal) bool {
 	switch sig {
 	case unix.SIGCHLD, unix.SIGKILL, unix.SIGSTOP,
 		unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP,
 		unix.SIGSYS, unix.SIGABRT, unix.SIGSTKFLT,
-		unix.SIGTTIN, unix.SIGTTOU:
+		unix.SIGTTIN, unix.SIGTTOU, unix.SIGPROF:
 		return false
 	}
 	return sig >= 1 && sig <= Max && (sig < 32 || sig > rtmin)

@@ -156,7 +156,7 @@ var notForwarded = map[unix.Signal]bool{
 	unix.SIGCHLD: true, unix.SIGKILL: true, unix.SIGSTOP: true,
 	unix.SIGSEGV: true, unix.SIGBUS: true, unix.SIGFPE: true, unix.SIGILL: true,
 	unix.SIGTRAP: true, unix.SIGSYS: true, unix.SIGABRT: true, unix.SIGSTKFLT: true,
-	unix.SIGTTIN: true, unix.SIGTTOU: true,
+	unix.SIGTTIN: true, unix.SIGTTOU: true, unix.SIGPROF: true,
 	32: true, 33: true, 34: true,
 }
 
@@ -177,7 +177,7 @@ func TestForwardable(t *testing.T) {
 	for _, sig := range []unix.Signal{
 		unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2,
 		unix.SIGPIPE, unix.SIGALRM, unix.SIGCONT, unix.SIGTSTP, unix.SIGURG, unix.SIGWINCH,
-		unix.SIGIO, unix.SIGPWR, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM, unix.SIGPROF,
+		unix.SIGIO, unix.SIGPWR, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM,
 		35, 64,
 	} {
 		if !Forwardable(sig) {

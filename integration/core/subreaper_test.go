@@ -1,0 +1,113 @@
+package core
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/reaper-init/reaper-init/integration/internal/testenv"
+)
+
+// startPlain starts reaper-init with args as an ordinary child of the
+// test, outside any namespace, with env added to an environment free of
+// the variables that select subreaper mode.
+func startPlain(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(testenv.Init(t), args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REAPER_") && !strings.HasPrefix(kv, "TINI_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return start(t, cmd, false)
+}
+
+// TestSubreaper runs reaper-init as an ordinary process in subreaper
+// mode: the orphans its child makes are re-parented to it, and reaped
+// once they exit. No warning is printed.
+func TestSubreaper(t *testing.T) {
+	t.Parallel()
+	const n = 50
+	tests := []struct {
+		name string
+		env  []string
+		opts []string
+	}{
+		{"s", nil, []string{"-s"}},
+		{"long", nil, []string{"--subreaper"}},
+		{"REAPER_SUBREAPER=1", []string{"REAPER_SUBREAPER=1"}, nil},
+		{"REAPER_SUBREAPER=true", []string{"REAPER_SUBREAPER=true"}, nil},
+		{"TINI_SUBREAPER=", []string{"TINI_SUBREAPER="}, nil},
+		{"TINI_SUBREAPER=0", []string{"TINI_SUBREAPER=0"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := newOrphans(t)
+			p := startPlain(t, tt.env, cmdline(tt.opts, o.command(t, "-n", "50", "-hold"))...)
+			o.waitOrphaned(t)
+			if kids := childrenOf(p.pid); len(kids) != n+1 {
+				t.Fatalf("reaper-init has %d children, want %d (main child and %d adopted orphans)", len(kids), n+1, n)
+			}
+			o.release(t)
+			o.waitDone(t)
+			waitFor(t, zombieTimeout, "reaper-init to reap its adopted orphans", func() bool {
+				return len(childrenOf(p.pid)) == 1 && zombieChildren(p.pid) == 0
+			})
+			o.stop(t, 0)
+			p.wantExit(0)
+			if s := p.stderr.String(); s != "" {
+				t.Errorf("stderr is %q, want nothing in subreaper mode", s)
+			}
+		})
+	}
+}
+
+// TestNotPID1Warning runs reaper-init as an ordinary process without
+// subreaper mode: orphans are not adopted, and reaper-init says so in one
+// warning line, unless -q.
+func TestNotPID1Warning(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  []string
+		opts []string
+		warn bool
+	}{
+		{"default", nil, nil, true},
+		{"REAPER_SUBREAPER=0", []string{"REAPER_SUBREAPER=0"}, nil, true},
+		{"REAPER_SUBREAPER=", []string{"REAPER_SUBREAPER="}, nil, true},
+		{"q", nil, []string{"-q"}, false},
+		{"quiet", nil, []string{"--quiet"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := newOrphans(t)
+			p := startPlain(t, tt.env, cmdline(tt.opts, o.command(t, "-n", "5", "-hold"))...)
+			o.waitOrphaned(t)
+			if kids := childrenOf(p.pid); len(kids) != 1 {
+				t.Errorf("reaper-init has %d children, want only the main child (not a subreaper)", len(kids))
+			}
+			o.release(t)
+			o.waitDone(t)
+			o.stop(t, 0)
+			p.wantExit(0)
+			s := p.stderr.String()
+			if !tt.warn {
+				if s != "" {
+					t.Errorf("stderr is %q, want nothing", s)
+				}
+				return
+			}
+			line := oneLine(t, "stderr", s)
+			if !strings.HasPrefix(line, "[reaper-init] ") || !strings.Contains(strings.ToLower(line), "subreaper") {
+				t.Errorf("stderr is %q, want one \"[reaper-init] \" warning that mentions the subreaper", line)
+			}
+		})
+	}
+}
