@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -142,11 +143,58 @@ func Start(argv, env []string) (int, error) {
 			runtime.UnlockOSThread()
 		}()
 	}
+	// Dispositions the Go runtime left alone (the signals it reserves,
+	// 32 to 34) keep an inherited SIG_IGN across fork and exec: set them to
+	// the default for the fork only.
+	ignored := defaultIgnored()
 	pid, err := syscall.ForkExec(file, argv, attr)
+	restoreIgnored(ignored)
 	if err != nil {
 		return 0, &Error{Name: argv[0], Err: err}
 	}
 	return pid, nil
+}
+
+// sigaction is the kernel's struct sigaction on Linux.
+type sigaction struct {
+	handler, flags, restorer uintptr
+	mask                     uint64
+}
+
+const (
+	sigDFL = 0
+	sigIGN = 1
+)
+
+func rtSigaction(sig int, act, old *sigaction) bool {
+	_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig),
+		uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
+	return errno == 0
+}
+
+// defaultIgnored sets every ignored signal's disposition to the default
+// and returns a bit set of the signals it changed.
+func defaultIgnored() (changed uint64) {
+	for sig := 1; sig <= 64; sig++ {
+		var old sigaction
+		if !rtSigaction(sig, nil, &old) || old.handler != sigIGN {
+			continue
+		}
+		if rtSigaction(sig, &sigaction{handler: sigDFL}, nil) {
+			changed |= 1 << (sig - 1)
+		}
+	}
+	return changed
+}
+
+// restoreIgnored undoes defaultIgnored.
+func restoreIgnored(changed uint64) {
+	for sig := 1; changed != 0; sig++ {
+		if changed&1 != 0 {
+			rtSigaction(sig, &sigaction{handler: sigIGN}, nil)
+		}
+		changed >>= 1
+	}
 }
 
 // stdFiles passes descriptors 0, 1 and 2 to the child as they are, and
