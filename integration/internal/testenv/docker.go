@@ -1,0 +1,397 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Docker support for the container tests.
+//
+// Every container and image the tests create carries the label
+// DockerLabel and a unique name, and is removed when the test (or, for
+// images shared by a test binary, the binary) ends. Containers always run
+// with --network none: images are built FROM scratch out of static
+// binaries, since nothing can be pulled.
+//
+// Environment:
+//
+//   - REAPER_REQUIRE_DOCKER=1: fail, instead of skip, when no Docker
+//     engine answers or /bin/busybox is missing.
+
+// DockerLabel is the label on every container and image the tests make.
+// Leftovers of an interrupted run can be removed with
+//
+//	docker rm -f $(docker ps -aq --filter label=reaper-init-test=1)
+//	docker rmi $(docker images -q --filter label=reaper-init-test=1)
+const DockerLabel = "reaper-init-test=1"
+
+// dockerTimeout bounds every docker command that is not given a timeout
+// of its own.
+const dockerTimeout = 2 * time.Minute
+
+var (
+	dockerOnce sync.Once
+	dockerErr  error
+)
+
+// dockerRequireOrSkip skips the test with msg, or fails it when the
+// environment variable env is set to 1.
+func dockerRequireOrSkip(t testing.TB, env, msg string) {
+	t.Helper()
+	if os.Getenv(env) == "1" {
+		t.Fatalf("%s (required: %s=1)", msg, env)
+	}
+	t.Skipf("skipping: %s", msg)
+}
+
+// DockerAvailable reports whether a Docker engine answers, and why not.
+// The answer is computed once per test binary.
+func DockerAvailable() error {
+	dockerOnce.Do(func() {
+		if _, err := exec.LookPath("docker"); err != nil {
+			dockerErr = errors.New("no docker command in PATH")
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput()
+		if err != nil || len(bytes.TrimSpace(out)) == 0 {
+			dockerErr = fmt.Errorf("docker info: %v: %s", err, dockerFirstLine(out))
+		}
+	})
+	return dockerErr
+}
+
+// RequireDocker skips the test when no Docker engine answers, or fails
+// it when REAPER_REQUIRE_DOCKER=1.
+func RequireDocker(t testing.TB) {
+	t.Helper()
+	if err := DockerAvailable(); err != nil {
+		dockerRequireOrSkip(t, "REAPER_REQUIRE_DOCKER", fmt.Sprintf("no Docker engine (%v)", err))
+	}
+}
+
+// Busybox returns the path of a static busybox (/bin/busybox, Debian's
+// busybox-static) to put into FROM-scratch images. It skips the test
+// when there is none, or fails it when REAPER_REQUIRE_DOCKER=1.
+func Busybox(t testing.TB) string {
+	t.Helper()
+	const path = "/bin/busybox"
+	if err := dockerCheckStatic(path); err != nil {
+		dockerRequireOrSkip(t, "REAPER_REQUIRE_DOCKER", fmt.Sprintf("no static busybox for the test images (%v; apt-get install busybox-static)", err))
+	}
+	return path
+}
+
+// dockerCheckStatic returns an error unless path is an ELF executable without
+// a program interpreter, i.e. one that runs in an empty image.
+func dockerCheckStatic(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is dynamically linked", path)
+		}
+	}
+	return nil
+}
+
+// UniqueName returns a name for a container or an image tag that no
+// other test, or other run of this test, uses: reaper-init-test-PREFIX-
+// followed by random hex digits.
+func UniqueName(prefix string) string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on Linux; fall back to the clock.
+		return fmt.Sprintf("reaper-init-test-%s-%d", prefix, time.Now().UnixNano())
+	}
+	return "reaper-init-test-" + prefix + "-" + hex.EncodeToString(b[:])
+}
+
+// DockerOutput runs the docker command with args and returns its
+// standard output, trimmed. The error, if any, carries the command line
+// and the first line of standard error. ctx may be nil: then the command
+// gets a default timeout.
+func DockerOutput(ctx context.Context, args ...string) (string, error) {
+	if ctx == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), dockerTimeout)
+		defer cancel()
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return strings.TrimSpace(stdout.String()), fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+// Docker runs the docker command with args and returns its standard
+// output, trimmed; it fails the test when the command fails.
+func Docker(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := DockerOutput(nil, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// ImageFile is one file to put into a test image.
+type ImageFile struct {
+	Src  string // host path; empty for a directory
+	Dst  string // absolute path in the image
+	Link string // when set, Dst is a symbolic link to Link
+}
+
+// BuildScratchImage builds a FROM-scratch image tagged tag out of files,
+// followed by the Dockerfile lines extra (ENTRYPOINT, CMD, ...). The
+// build runs with --network none and labels the image DockerLabel. The
+// caller removes the image (RemoveImage), as images are often shared by
+// the tests of a binary. Errors carry the build's output.
+func BuildScratchImage(tag string, files []ImageFile, extra ...string) error {
+	ctxDir, err := os.MkdirTemp("", "reaper-init-image-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(ctxDir)
+	root := filepath.Join(ctxDir, "rootfs")
+	for _, f := range files {
+		dst := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(f.Dst, "/")))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		switch {
+		case f.Link != "":
+			err = os.Symlink(f.Link, dst)
+		case f.Src == "":
+			err = os.MkdirAll(dst, 0o755)
+		default:
+			err = dockerCopyFile(f.Src, dst)
+		}
+		if err != nil {
+			return fmt.Errorf("image file %s: %w", f.Dst, err)
+		}
+	}
+	dockerfile := "FROM scratch\nCOPY rootfs/ /\n" + strings.Join(extra, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		return err
+	}
+	return BuildImage(ctxDir, tag)
+}
+
+// BuildImage builds the Dockerfile in the context directory dir, tagged
+// tag, with --network none and the label DockerLabel. The caller removes
+// the image (RemoveImage). Errors carry the build's output.
+func BuildImage(dir, tag string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", "build", "--network", "none", "--label", DockerLabel, "-q", "-t", tag, dir)
+	// The classic builder works on every engine and needs no buildx.
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("docker build -t %s: %v\n%s", tag, err, out)
+	}
+	return nil
+}
+
+// RemoveImage removes the image tag, and any container still using it.
+func RemoveImage(tag string) error {
+	if ids, err := DockerOutput(nil, "ps", "-aq", "--filter", "ancestor="+tag, "--filter", "label="+DockerLabel); err == nil && ids != "" {
+		_, _ = DockerOutput(nil, append([]string{"rm", "-f"}, strings.Fields(ids)...)...)
+	}
+	_, err := DockerOutput(nil, "rmi", "-f", tag)
+	return err
+}
+
+// dockerCopyFile copies src to dst, keeping the permission bits.
+func dockerCopyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fi.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// BusyboxFiles lists the files that make a static busybox usable in an
+// image: /bin/busybox and one symbolic link per applet in /bin, plus an
+// empty /tmp.
+func BusyboxFiles(busybox string) ([]ImageFile, error) {
+	out, err := exec.Command(busybox, "--list").Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s --list: %w", busybox, err)
+	}
+	files := []ImageFile{{Src: busybox, Dst: "/bin/busybox"}, {Dst: "/tmp"}}
+	for _, applet := range strings.Fields(string(out)) {
+		if applet == "busybox" || strings.Contains(applet, "/") {
+			continue
+		}
+		files = append(files, ImageFile{Dst: "/bin/" + applet, Link: "busybox"})
+	}
+	return files, nil
+}
+
+// Container is a container started by RunContainer.
+type Container struct {
+	Name string
+	t    testing.TB
+}
+
+// dockerRunArgs returns the arguments of docker run common to every test
+// container: its name, the label, and no network.
+func dockerRunArgs(name string) []string {
+	return []string{"run", "--name", name, "--label", DockerLabel, "--network", "none"}
+}
+
+// RunContainer starts a detached container from image running cmd, with
+// the docker run options opts (never a network: --network none is always
+// given). The container is removed when the test ends.
+func RunContainer(t testing.TB, opts []string, image string, cmd ...string) *Container {
+	t.Helper()
+	name := UniqueName("ctr")
+	c := &Container{Name: name, t: t}
+	t.Cleanup(c.remove)
+	args := append(dockerRunArgs(name), "-d")
+	args = append(append(append(args, opts...), image), cmd...)
+	Docker(t, args...)
+	return c
+}
+
+// DockerRunCommand returns an unstarted `docker run` command for image
+// and cmd with the options opts, for tests that drive the docker client
+// themselves (a terminal, standard input). Like RunContainer it names and
+// labels the container, forbids networking, and removes the container
+// when the test ends. The second result is the container's name.
+func DockerRunCommand(t testing.TB, opts []string, image string, cmd ...string) (*exec.Cmd, string) {
+	t.Helper()
+	name := UniqueName("ctr")
+	c := &Container{Name: name, t: t}
+	t.Cleanup(c.remove)
+	args := append(append(append(dockerRunArgs(name), opts...), image), cmd...)
+	return exec.Command("docker", args...), name
+}
+
+func (c *Container) remove() {
+	_, _ = DockerOutput(nil, "rm", "-f", c.Name)
+}
+
+// PID returns the host PID of the container's PID 1, failing the test
+// when the container is not running.
+func (c *Container) PID() int {
+	c.t.Helper()
+	out := Docker(c.t, "inspect", "--format", "{{.State.Pid}}", c.Name)
+	pid, err := strconv.Atoi(out)
+	if err != nil || pid <= 0 {
+		c.t.Fatalf("container %s is not running (State.Pid %q)", c.Name, out)
+	}
+	return pid
+}
+
+// Logs returns the container's standard output and standard error.
+func (c *Container) Logs() string {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "logs", c.Name).CombinedOutput()
+	if err != nil {
+		c.t.Fatalf("docker logs %s: %v\n%s", c.Name, err, out)
+	}
+	return string(out)
+}
+
+// WaitLog waits until the container's logs contain s and returns them,
+// failing the test (with the logs) after d.
+func (c *Container) WaitLog(s string, d time.Duration) string {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		logs := c.Logs()
+		if strings.Contains(logs, s) {
+			return logs
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("container %s: %q not in its logs after %v; logs:\n%s", c.Name, s, d, logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Kill sends sig (a name such as USR1, or a number) to the container's
+// PID 1 with docker kill.
+func (c *Container) Kill(sig string) {
+	c.t.Helper()
+	Docker(c.t, "kill", "--signal", sig, c.Name)
+}
+
+// Stop runs `docker stop -t timeout` and returns how long it took.
+func (c *Container) Stop(timeout int) time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	Docker(c.t, "stop", "-t", strconv.Itoa(timeout), c.Name)
+	return time.Since(start)
+}
+
+// Wait waits for the container to exit and returns the exit code that
+// `docker wait` reports, failing the test after d (the container is then
+// killed). The logs are attached to the failure.
+func (c *Container) Wait(d time.Duration) int {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	out, err := DockerOutput(ctx, "wait", c.Name)
+	if err != nil {
+		logs := c.Logs()
+		_, _ = DockerOutput(nil, "kill", c.Name)
+		c.t.Fatalf("container %s did not exit within %v (%v); logs:\n%s", c.Name, d, err, logs)
+	}
+	code, err := strconv.Atoi(out)
+	if err != nil {
+		c.t.Fatalf("docker wait %s: unexpected output %q", c.Name, out)
+	}
+	return code
+}
+
+// Running reports whether the container is still running.
+func (c *Container) Running() bool {
+	c.t.Helper()
+	return Docker(c.t, "inspect", "--format", "{{.State.Running}}", c.Name) == "true"
+}
+
+func dockerFirstLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
