@@ -45,6 +45,7 @@ bench: build
 fuzz:
 	$(GO) test -run=^$$ -fuzz=FuzzParse -fuzztime=30s ./internal/cli
 	$(GO) test -run=^$$ -fuzz=FuzzParseRewrite -fuzztime=30s ./internal/signals
+	$(GO) test -run=^$$ -fuzz=FuzzParseStat -fuzztime=30s ./internal/procfs
 
 clean:
 	rm -rf bin

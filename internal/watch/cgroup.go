@@ -1,0 +1,172 @@
+package watch
+
+import (
+	"bytes"
+	"path"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// limit is one limit on the PIDs of the namespace and its use.
+type limit struct {
+	kind string // "pid_max" or "cgroup"
+	path string // the file the maximum came from
+	used int64
+	max  int64
+}
+
+// cgroupDir is one cgroup directory that may hold a pids limit.
+type cgroupDir struct {
+	maxPath, currentPath string
+}
+
+// cgroupResolver finds the pids cgroups that apply to the init: its own
+// and their ancestors, from /proc/self/cgroup. It re-resolves only when
+// that file changes.
+type cgroupResolver struct {
+	procRoot, cgroupRoot string
+	raw                  []byte // /proc/self/cgroup as last resolved
+	read                 []byte // read buffer
+	dirs                 []cgroupDir
+	resolved             bool
+}
+
+// readLimits appends to ls the limits that apply now: the namespace's
+// kernel.pid_max against the tasks of the last scan, and the cgroup level
+// whose pids.max is nearest to being reached, against its pids.current.
+// A limit that cannot be read, or reads "max", is left out.
+func (w *Watcher) readLimits(ls []limit) []limit {
+	pidMaxPath := w.cfg.ProcRoot + "/sys/kernel/pid_max"
+	if n, ok := readInt(pidMaxPath); ok && n > 0 {
+		ls = append(ls, limit{kind: "pid_max", path: pidMaxPath, used: int64(w.nTasks), max: n})
+	}
+	var best limit
+	for _, d := range w.cg.candidates() {
+		max, ok := readInt(d.maxPath)
+		if !ok || max <= 0 {
+			continue // no file, or "max": no limit at this level
+		}
+		cur, ok := readInt(d.currentPath)
+		if !ok {
+			continue
+		}
+		if best.max == 0 || cur*best.max > best.used*max {
+			best = limit{kind: "cgroup", path: d.maxPath, used: cur, max: max}
+		}
+	}
+	if best.max > 0 {
+		ls = append(ls, best)
+	}
+	return ls
+}
+
+// candidates returns the cgroup directories to look at, nearest first:
+// for the cgroup v2 line ("0::/path") CgroupRoot/path and its ancestors,
+// for the cgroup v1 line of the pids controller CgroupRoot/pids/path and
+// its ancestors, and at least CgroupRoot and CgroupRoot/pids.
+func (c *cgroupResolver) candidates() []cgroupDir {
+	c.read = readAll(c.procRoot+"/self/cgroup", c.read[:0])
+	if c.resolved && bytes.Equal(c.read, c.raw) {
+		return c.dirs
+	}
+	c.raw = append(c.raw[:0], c.read...)
+	c.resolved = true
+	c.dirs = c.dirs[:0]
+	for _, line := range strings.Split(string(c.raw), "\n") {
+		id, rest, ok1 := strings.Cut(line, ":")
+		controllers, p, ok2 := strings.Cut(rest, ":")
+		if !ok1 || !ok2 {
+			continue
+		}
+		switch {
+		case id == "0" && controllers == "":
+			c.addTree(c.cgroupRoot, p)
+		case hasController(controllers, "pids"):
+			c.addTree(c.cgroupRoot+"/pids", p)
+		}
+	}
+	c.add(c.cgroupRoot)
+	c.add(c.cgroupRoot + "/pids")
+	return c.dirs
+}
+
+// addTree adds base+p and its ancestors up to base. A path that leaves
+// the cgroup namespace ("/../x") or is not absolute adds base alone.
+func (c *cgroupResolver) addTree(base, p string) {
+	p = strings.TrimSuffix(p, " (deleted)")
+	if !strings.HasPrefix(p, "/") || strings.Contains("/"+p+"/", "/../") {
+		p = "/"
+	}
+	for p = path.Clean(p); ; p = path.Dir(p) {
+		if p == "/" {
+			c.add(base)
+			return
+		}
+		c.add(base + p)
+	}
+}
+
+func (c *cgroupResolver) add(dir string) {
+	for _, d := range c.dirs {
+		if d.maxPath == dir+"/pids.max" {
+			return
+		}
+	}
+	c.dirs = append(c.dirs, cgroupDir{maxPath: dir + "/pids.max", currentPath: dir + "/pids.current"})
+}
+
+func hasController(list, name string) bool {
+	for list != "" {
+		var c string
+		c, list, _ = strings.Cut(list, ",")
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+// readInt reads a small file holding one decimal number. It reports false
+// when the file is missing, holds "max" or anything else.
+func readInt(name string) (int64, bool) {
+	var buf [64]byte
+	b := readAll(name, buf[:0])
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
+	return n, err == nil
+}
+
+// readAll appends the contents of the file name to b, up to 64 KiB. It
+// returns b unchanged when the file cannot be opened, and what it read
+// before an error otherwise.
+func readAll(name string, b []byte) []byte {
+	fd, err := openRetry(name)
+	if err != nil {
+		return b
+	}
+	defer unix.Close(fd)
+	for len(b) < 64<<10 {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			break
+		}
+		b = b[:len(b)+n]
+	}
+	return b
+}
+
+func openRetry(name string) (int, error) {
+	for {
+		fd, err := unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
