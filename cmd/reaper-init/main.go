@@ -57,17 +57,17 @@ func run(args []string) int {
 	}
 	log := logx.New(logx.Stderr, cfg.Verbosity)
 
-	// Catch SIGCHLD before there is a child, and the signals that would
-	// end the init before anything is likely to send one; the rest once
-	// the child is on its way (see package signals).
-	forwardURG := signals.URGForwardable()
-	fwd := make(chan os.Signal, 64)
-	chld := make(chan os.Signal, 1)
-	signals.NotifyEarly(fwd, chld, forwardURG)
-	if !forwardURG {
+	// Catch every signal, SIGCHLD above all, before there is a child.
+	catcher, err := signals.NewCatcher()
+	if err != nil {
+		log.Error("catching signals: " + err.Error())
+		return exitFailed
+	}
+	if !signals.URGForwardable() {
 		log.Info("the Go runtime may send itself SIGURG (binary not linked with asyncpreemptoff=1, or GODEBUG overrides it): SIGURG will not be forwarded")
 	}
 
+	var pending unix.Signal // a signal to act on as soon as the child runs
 	if cfg.Pdeathsig != 0 {
 		parent := os.Getppid()
 		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(cfg.Pdeathsig), 0, 0, 0); err != nil {
@@ -76,7 +76,7 @@ func run(args []string) int {
 		}
 		if os.Getppid() != parent {
 			// The parent died before the request took effect.
-			_ = unix.Kill(os.Getpid(), cfg.Pdeathsig)
+			pending = cfg.Pdeathsig
 		}
 	}
 
@@ -102,7 +102,7 @@ func run(args []string) int {
 	}
 	log.Info("started " + logx.KV("command", cfg.Command[0]) + " " + logx.KVInt("pid", child))
 	spawn.ReleaseInherited()
-	go settle(fwd, forwardURG)
+	go settle()
 
 	stats := watch.NewStats()
 	var watcher *watch.Watcher
@@ -139,8 +139,8 @@ func run(args []string) int {
 			}
 		},
 		OnForward: func(sig unix.Signal) { stats.Forwarded[sig].Add(1) },
-	}, fwd, chld)
-	code := sup.Run()
+	}, catcher)
+	code := sup.Run(pending)
 	if watcher != nil && cfg.MetricsFile != "" {
 		if err := watcher.WriteMetrics(); err != nil {
 			log.Warn("metrics file: " + err.Error())
@@ -153,12 +153,10 @@ func run(args []string) int {
 	return code
 }
 
-// settle finishes setting up while the child starts: it registers the
-// remaining signals, gives the runtime the one P an init needs (which also
-// stops it from re-reading the cgroup CPU limit in the background), and
-// puts spare threads in reserve.
-func settle(fwd chan<- os.Signal, forwardURG bool) {
-	signals.NotifyRest(fwd, forwardURG)
+// settle finishes setting up while the child starts: it gives the runtime
+// the one P an init needs (which also stops it from re-reading the cgroup
+// CPU limit in the background), and puts spare threads in reserve.
+func settle() {
 	runtime.GOMAXPROCS(1)
 	reserveThreads(spareThreads)
 }

@@ -38,7 +38,7 @@ func Terminating(sig unix.Signal) bool {
 // forwardURG false, SIGURG is left to the Go runtime, which ignores it.
 func Catch(forwardURG bool) []unix.Signal {
 	sigs := make([]unix.Signal, 0, Max)
-	for _, s := range catchOrder {
+	for s := unix.Signal(1); s <= Max; s++ {
 		switch {
 		case s == unix.SIGCHLD || s == unix.SIGKILL || s == unix.SIGSTOP:
 		case s >= 32 && s <= rtmin:
@@ -49,26 +49,3 @@ func Catch(forwardURG bool) []unix.Signal {
 	}
 	return sigs
 }
-
-const sigchld = unix.SIGCHLD
-
-// catchOrder lists every signal number once, the ones most often sent to
-// an init first: registration (NotifyRest) goes in this order.
-var catchOrder = func() []unix.Signal {
-	first := []unix.Signal{
-		unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1,
-		unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT, unix.SIGTSTP, unix.SIGALRM,
-		unix.SIGPIPE, unix.SIGURG, unix.SIGTTIN, unix.SIGTTOU,
-	}
-	seen := [Max + 1]bool{}
-	for _, s := range first {
-		seen[s] = true
-	}
-	order := first
-	for s := unix.Signal(1); s <= Max; s++ {
-		if !seen[s] {
-			order = append(order, s)
-		}
-	}
-	return order
-}()

@@ -3,12 +3,10 @@ package signals
 import (
 	"errors"
 	"os"
-	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -430,89 +428,8 @@ func TestURGForwardable(t *testing.T) {
 		} else {
 			t.Setenv("GODEBUG", tt.godebug)
 		}
-		if got := URGForwardable(); got != tt.want {
-			t.Errorf("LinkedGODEBUG %q, GODEBUG %q: URGForwardable() = %v, want %v", tt.linked, tt.godebug, got, tt.want)
+		if got := urgForwardableLinked(); got != tt.want {
+			t.Errorf("LinkedGODEBUG %q, GODEBUG %q: urgForwardableLinked() = %v, want %v", tt.linked, tt.godebug, got, tt.want)
 		}
-	}
-}
-
-func TestIgnored(t *testing.T) {
-	c := make(chan os.Signal, 1)
-	t.Cleanup(func() { signal.Stop(c) })
-	if ignored(unix.SIGUSR2) {
-		t.Skipf("SIGUSR2 is ignored in the test process already")
-	}
-	signal.Ignore(unix.SIGUSR2)
-	if !ignored(unix.SIGUSR2) {
-		t.Errorf("ignored(SIGUSR2) = false after signal.Ignore")
-	}
-	signal.Notify(c, unix.SIGUSR2)
-	if ignored(unix.SIGUSR2) {
-		t.Errorf("ignored(SIGUSR2) = true after signal.Notify")
-	}
-	if ignored(unix.SIGKILL) {
-		t.Errorf("ignored(SIGKILL) = true")
-	}
-}
-
-// TestNotify checks the two channels and the two registration steps:
-// SIGCHLD on one channel, the early signals and an inherited-ignored one
-// on the other right after NotifyEarly, the rest after NotifyRest, and
-// SIGURG on neither when it is not forwarded.
-func TestNotify(t *testing.T) {
-	fwd := make(chan os.Signal, 8)
-	chld := make(chan os.Signal, 1)
-	t.Cleanup(func() {
-		signal.Stop(fwd)
-		signal.Stop(chld)
-	})
-
-	expect := func(c <-chan os.Signal, want unix.Signal) {
-		t.Helper()
-		select {
-		case got := <-c:
-			if got != want {
-				t.Errorf("received %v, want %s", got, Name(want))
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s not received", Name(want))
-		}
-	}
-	kill := func(sig unix.Signal) {
-		t.Helper()
-		if err := unix.Kill(os.Getpid(), sig); err != nil {
-			t.Fatalf("kill %s: %v", Name(sig), err)
-		}
-	}
-
-	// An ignored disposition, as the init may inherit one: NotifyEarly
-	// must take that signal over before the child starts.
-	signal.Ignore(unix.SIGUSR2)
-	NotifyEarly(fwd, chld, false)
-	if ignored(unix.SIGUSR2) {
-		t.Errorf("SIGUSR2 still ignored after NotifyEarly")
-	}
-	kill(unix.SIGTERM)
-	expect(fwd, unix.SIGTERM)
-	kill(unix.SIGHUP)
-	expect(fwd, unix.SIGHUP)
-	kill(unix.SIGUSR2)
-	expect(fwd, unix.SIGUSR2)
-	kill(unix.SIGCHLD)
-	expect(chld, unix.SIGCHLD)
-
-	NotifyRest(fwd, false)
-	kill(unix.SIGUSR1)
-	expect(fwd, unix.SIGUSR1)
-	kill(unix.SIGURG)
-	kill(unix.SIGWINCH) // sent after SIGURG: once it is here, SIGURG had its chance
-	expect(fwd, unix.SIGWINCH)
-	time.Sleep(100 * time.Millisecond)
-	select {
-	case got := <-fwd:
-		t.Errorf("forward channel received %v, want nothing", got)
-	case got := <-chld:
-		t.Errorf("SIGCHLD channel received %v, want nothing", got)
-	default:
 	}
 }

@@ -25,6 +25,7 @@ package spawn
 import (
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -143,9 +144,9 @@ func Start(argv, env []string) (int, error) {
 			runtime.UnlockOSThread()
 		}()
 	}
-	// Dispositions the Go runtime left alone (the signals it reserves,
-	// 32 to 34) keep an inherited SIG_IGN across fork and exec: set them to
-	// the default for the fork only.
+	// Dispositions nobody in the init handles (the signals the C library
+	// and the Go runtime reserve, 32 to 34) keep an inherited SIG_IGN
+	// across fork and exec: set them to the default for the fork only.
 	ignored := defaultIgnored()
 	pid, err := syscall.ForkExec(file, argv, attr)
 	restoreIgnored(ignored)
@@ -172,10 +173,12 @@ func rtSigaction(sig int, act, old *sigaction) bool {
 	return errno == 0
 }
 
-// defaultIgnored sets every ignored signal's disposition to the default
-// and returns a bit set of the signals it changed.
+// defaultIgnored sets the disposition of each of the reserved signals 32
+// to 34 to the default when it is SIG_IGN, and returns a bit set of the
+// signals it changed. (Every other signal has a handler of the init's or
+// the runtime's, which exec resets.)
 func defaultIgnored() (changed uint64) {
-	for sig := 1; sig <= 64; sig++ {
+	for sig := 32; sig <= 34; sig++ {
 		var old sigaction
 		if !rtSigaction(sig, nil, &old) || old.handler != sigIGN {
 			continue
@@ -237,9 +240,11 @@ func ReleaseInherited() {
 }
 
 // openDescriptors lists the caller's open descriptors from /proc/self/fd,
-// or, without /proc, all numbers below a fixed bound.
+// or, without /proc, all numbers below a fixed bound. It reads the
+// directory with getdents directly: an os.File would start the runtime's
+// network poller for nothing.
 func openDescriptors() []int {
-	d, err := os.Open("/proc/self/fd")
+	dir, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		fds := make([]int, 0, 1024)
 		for fd := 0; fd < 1024; fd++ {
@@ -247,15 +252,22 @@ func openDescriptors() []int {
 		}
 		return fds
 	}
-	defer d.Close()
-	names, _ := d.Readdirnames(-1)
-	fds := make([]int, 0, len(names))
-	for _, n := range names {
-		fd := 0
-		for _, c := range n {
-			fd = fd*10 + int(c-'0')
+	defer unix.Close(dir)
+	var fds []int
+	var buf [4096]byte
+	for {
+		n, err := unix.Getdents(dir, buf[:])
+		if err == unix.EINTR {
+			continue
 		}
-		fds = append(fds, fd)
+		if err != nil || n <= 0 {
+			return fds
+		}
+		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
+		for _, name := range names {
+			if fd, err := strconv.Atoi(name); err == nil && fd != dir {
+				fds = append(fds, fd)
+			}
+		}
 	}
-	return fds
 }

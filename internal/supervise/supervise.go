@@ -1,10 +1,11 @@
 // Package supervise is reaper-init's main loop: it waits for signals,
 // forwards them, reaps children, and decides when and how the init ends.
 //
-// Everything happens on one goroutine, in [Supervisor.Run]: the signal
-// channels, the reap loop and the timers of the grace period, so there is
-// no lock and no second waiter. The loop sleeps in a select and wakes only
-// for a signal or a timer it set itself.
+// Everything happens on one goroutine, in [Supervisor.Run]: signals, the
+// reap loop and the deadlines of the grace period, so there is no lock and
+// no second waiter. The loop sleeps in ppoll on the signal pipe of a
+// signals.Catcher, with the nearest deadline as its timeout, and wakes
+// only for a signal or a deadline it set itself.
 //
 // # Ending
 //
@@ -25,9 +26,7 @@
 package supervise
 
 import (
-	"os"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/reaper-init/reaper-init/internal/logx"
@@ -78,70 +77,114 @@ const (
 
 // Supervisor runs the main loop. Create it with New.
 type Supervisor struct {
-	cfg  Config
-	fwd  <-chan os.Signal
-	chld <-chan os.Signal
+	cfg     Config
+	signals Signals
 
 	phase      phase
 	mainDone   bool
 	mainCode   int
 	terminated bool // a terminating signal was forwarded
 
-	graceTimer  *time.Timer // deadline of the grace period
-	dumpTimer   *time.Timer // end of --dump-wait
-	settleTimer *time.Timer // end of the wait after SIGKILL
-	settled     bool
+	// Deadlines; the zero time means none.
+	graceEnd  time.Time // end of the grace period
+	dumpEnd   time.Time // end of --dump-wait
+	settleEnd time.Time // end of the wait after SIGKILL
+	settled   bool
 
-	delayTimer *time.Timer
-	pending    [signals.Max + 1]time.Time // due time of held signals
+	pending [signals.Max + 1]time.Time // due time of held signals
 }
 
-// New returns a supervisor reading forwarded signals from fwd and SIGCHLD
-// from chld, as registered by signals.Notify.
-func New(cfg Config, fwd, chld <-chan os.Signal) *Supervisor {
+// Signals is where the supervisor gets its signals from: a
+// *signals.Catcher in production.
+type Signals interface {
+	FD() int                     // readable when signals have arrived
+	Drain(func(sig unix.Signal)) // hands over what has arrived
+}
+
+// New returns a supervisor that reads its signals from sigs.
+func New(cfg Config, sigs Signals) *Supervisor {
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = "/proc"
 	}
-	return &Supervisor{cfg: cfg, fwd: fwd, chld: chld}
+	return &Supervisor{cfg: cfg, signals: sigs}
 }
 
 // Run loops until the init should exit and returns the main child's exit
-// code (code, or 128+N for signal N), before any -e remapping.
-func (s *Supervisor) Run() int {
+// code (code, or 128+N for signal N), before any -e remapping. pending,
+// when not 0, is handled first, as if it had just arrived.
+func (s *Supervisor) Run(pending unix.Signal) int {
 	s.reapAll()
+	if pending != 0 {
+		s.receive(pending)
+	}
 	s.advance()
+	fds := []unix.PollFd{{Fd: int32(s.signals.FD()), Events: unix.POLLIN}}
 	for !s.done() {
-		select {
-		case <-s.chld:
-			s.reapAll()
-		case sig := <-s.fwd:
-			if n, ok := sig.(syscall.Signal); ok {
-				s.receive(unix.Signal(n))
-			}
-		case <-timerC(s.graceTimer):
-			s.graceTimer = nil
-			s.graceOver()
-		case <-timerC(s.dumpTimer):
-			s.dumpTimer = nil
-			s.killAll("dump wait over")
-		case <-timerC(s.settleTimer):
-			s.settleTimer = nil
-			s.settled = true
-			s.cfg.Log.Warn("processes still not reaped " + settle.String() + " after SIGKILL; exiting")
-		case <-timerC(s.delayTimer):
-			s.delayTimer = nil
-			s.releaseDue()
+		var timeout *unix.Timespec
+		if next := s.nextDeadline(); !next.IsZero() {
+			ts := unix.NsecToTimespec(max(int64(time.Until(next)), 0))
+			timeout = &ts
 		}
+		fds[0].Revents = 0
+		if _, err := unix.Ppoll(fds, timeout, nil); err != nil && err != unix.EINTR {
+			s.cfg.Log.Error("ppoll: " + err.Error())
+			time.Sleep(10 * time.Millisecond) // never spin
+		}
+		s.signals.Drain(func(sig unix.Signal) {
+			if sig == unix.SIGCHLD {
+				s.reapAll()
+			} else {
+				s.receive(sig)
+			}
+		})
+		s.expire(time.Now())
 		s.advance()
 	}
 	return s.mainCode
 }
 
-func timerC(t *time.Timer) <-chan time.Time {
-	if t == nil {
-		return nil
+// nextDeadline is the earliest deadline set, or the zero time.
+func (s *Supervisor) nextDeadline() time.Time {
+	next := earliest(earliest(s.graceEnd, s.dumpEnd), s.settleEnd)
+	for _, due := range s.pending {
+		next = earliest(next, due)
 	}
-	return t.C
+	return next
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// due reports whether deadline d is set and has passed, and clears it.
+func due(d *time.Time, now time.Time) bool {
+	if d.IsZero() || d.After(now) {
+		return false
+	}
+	*d = time.Time{}
+	return true
+}
+
+// expire acts on every deadline that has passed.
+func (s *Supervisor) expire(now time.Time) {
+	if due(&s.graceEnd, now) {
+		s.graceOver()
+	}
+	if due(&s.dumpEnd, now) {
+		s.killAll("dump wait over")
+	}
+	if due(&s.settleEnd, now) {
+		s.settled = true
+		s.cfg.Log.Warn("processes still not reaped " + settle.String() + " after SIGKILL; exiting")
+	}
+	for sig := range s.pending {
+		if due(&s.pending[sig], now) {
+			s.forward(unix.Signal(sig))
+		}
+	}
 }
 
 // done reports whether the init may exit now.
@@ -167,8 +210,8 @@ func (s *Supervisor) advance() {
 	s.phase = draining
 	s.cfg.Log.Warn("drain: main child exited, stopping the rest " + s.describe(s.alive()))
 	s.sendAll(unix.SIGTERM)
-	if s.graceTimer == nil {
-		s.graceTimer = time.NewTimer(s.cfg.Grace)
+	if s.graceEnd.IsZero() {
+		s.graceEnd = time.Now().Add(s.cfg.Grace)
 	}
 }
 
@@ -221,43 +264,13 @@ func (s *Supervisor) receive(sig unix.Signal) {
 			s.cfg.Log.Info(signals.Name(sig) + " again while held: forwarding now")
 			s.pending[sig] = time.Time{}
 			s.forward(sig)
-			s.armDelayTimer()
 			return
 		}
 		s.pending[sig] = time.Now().Add(s.cfg.Delays[sig])
 		s.cfg.Log.Info("holding " + signals.Name(sig) + " for " + s.cfg.Delays[sig].String())
-		s.armDelayTimer()
 		return
 	}
 	s.forward(sig)
-}
-
-// releaseDue forwards every held signal whose delay is over.
-func (s *Supervisor) releaseDue() {
-	now := time.Now()
-	for sig := range s.pending {
-		if due := s.pending[sig]; !due.IsZero() && !due.After(now) {
-			s.pending[sig] = time.Time{}
-			s.forward(unix.Signal(sig))
-		}
-	}
-	s.armDelayTimer()
-}
-
-func (s *Supervisor) armDelayTimer() {
-	var next time.Time
-	for _, due := range s.pending {
-		if !due.IsZero() && (next.IsZero() || due.Before(next)) {
-			next = due
-		}
-	}
-	if s.delayTimer != nil {
-		s.delayTimer.Stop()
-		s.delayTimer = nil
-	}
-	if !next.IsZero() {
-		s.delayTimer = time.NewTimer(time.Until(next))
-	}
 }
 
 // forward sends sig, through the rewrite table, to the child's group (or
@@ -294,9 +307,9 @@ func (s *Supervisor) forward(sig unix.Signal) {
 		return
 	}
 	s.terminated = true
-	if s.graceTimer == nil {
+	if s.graceEnd.IsZero() {
 		s.cfg.Log.Info("grace period of " + s.cfg.Grace.String() + " started by " + signals.Name(out))
-		s.graceTimer = time.NewTimer(s.cfg.Grace)
+		s.graceEnd = time.Now().Add(s.cfg.Grace)
 	}
 }
 
@@ -310,7 +323,7 @@ func (s *Supervisor) graceOver() {
 		s.phase = dumping
 		s.cfg.Log.Warn("grace period over: sending " + signals.Name(s.cfg.DumpSignal) + " to " + s.describe(s.alive()))
 		s.sendAll(s.cfg.DumpSignal)
-		s.dumpTimer = time.NewTimer(s.cfg.DumpWait)
+		s.dumpEnd = time.Now().Add(s.cfg.DumpWait)
 		return
 	}
 	s.killAll("grace period over")
@@ -323,19 +336,11 @@ func (s *Supervisor) killAll(why string) {
 		return
 	}
 	s.phase = killed
-	stop(&s.graceTimer)
-	stop(&s.dumpTimer)
+	s.graceEnd, s.dumpEnd = time.Time{}, time.Time{}
 	s.cfg.Log.Warn(why + ": killed " + s.describe(s.alive()))
 	s.sendAll(unix.SIGKILL)
-	s.settleTimer = time.NewTimer(settle)
+	s.settleEnd = time.Now().Add(settle)
 	s.reapAll()
-}
-
-func stop(t **time.Timer) {
-	if *t != nil {
-		(*t).Stop()
-		*t = nil
-	}
 }
 
 // sendAll sends sig, once each, to the main child's process group and

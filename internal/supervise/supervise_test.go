@@ -38,19 +38,53 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
+// pipeSignals stands in for a signals.Catcher: the test writes the
+// signals "received" into a pipe, and a goroutine adds SIGCHLD, which
+// os/signal delivers for the test's real children.
+type pipeSignals struct{ r, w int }
+
+func (p *pipeSignals) FD() int { return p.r }
+
+func (p *pipeSignals) Drain(fn func(unix.Signal)) {
+	var buf [64]byte
+	for {
+		n, err := unix.Read(p.r, buf[:])
+		if err != nil || n <= 0 {
+			return
+		}
+		for _, b := range buf[:n] {
+			fn(unix.Signal(b))
+		}
+	}
+}
+
+func (p *pipeSignals) send(sig unix.Signal) { _, _ = unix.Write(p.w, []byte{byte(sig)}) }
+
 type fixture struct {
-	t    *testing.T
-	fwd  chan os.Signal
-	chld chan os.Signal
-	log  *syncBuffer
-	cfg  Config
+	t   *testing.T
+	sig *pipeSignals
+	log *syncBuffer
+	cfg Config
 }
 
 func newFixture(t *testing.T, argv ...string) *fixture {
 	t.Helper()
-	f := &fixture{t: t, fwd: make(chan os.Signal, 8), chld: make(chan os.Signal, 1), log: &syncBuffer{}}
-	signal.Notify(f.chld, syscall.SIGCHLD)
-	t.Cleanup(func() { signal.Stop(f.chld) })
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, sig: &pipeSignals{r: p[0], w: p[1]}, log: &syncBuffer{}}
+	chld := make(chan os.Signal, 1)
+	signal.Notify(chld, syscall.SIGCHLD)
+	go func() {
+		for range chld {
+			f.sig.send(unix.SIGCHLD)
+		}
+	}()
+	t.Cleanup(func() {
+		signal.Stop(chld)
+		close(chld)
+	})
 	pid, err := spawn.Start(argv, os.Environ())
 	if err != nil {
 		t.Fatalf("start %q: %v", argv, err)
@@ -69,15 +103,15 @@ func newFixture(t *testing.T, argv ...string) *fixture {
 }
 
 // run runs the supervisor and returns its exit code and how long it took.
-func (f *fixture) run(send ...os.Signal) (int, time.Duration) {
+func (f *fixture) run(send ...unix.Signal) (int, time.Duration) {
 	f.t.Helper()
-	s := New(f.cfg, f.fwd, f.chld)
+	s := New(f.cfg, f.sig)
 	for _, sig := range send {
-		f.fwd <- sig
+		f.sig.send(sig)
 	}
 	begin := time.Now()
 	done := make(chan int, 1)
-	go func() { done <- s.Run() }()
+	go func() { done <- s.Run(0) }()
 	select {
 	case code := <-done:
 		return code, time.Since(begin)
@@ -118,7 +152,7 @@ func TestForwardThroughRewrite(t *testing.T) {
 	f.cfg.Rewrites = &rw
 	var forwarded []unix.Signal
 	f.cfg.OnForward = func(sig unix.Signal) { forwarded = append(forwarded, sig) }
-	if code, _ := f.run(syscall.SIGTERM); code != 10 {
+	if code, _ := f.run(unix.SIGTERM); code != 10 {
 		t.Errorf("exit code %d, want 10 (TERM rewritten to USR1)\n%s", code, f.log)
 	}
 	if len(forwarded) != 1 || forwarded[0] != unix.SIGUSR1 {
@@ -130,7 +164,7 @@ func TestNotForwardable(t *testing.T) {
 	dir := t.TempDir()
 	f := newFixture(t, "/bin/sh", "-c", `trap 'exit 11' SEGV; trap 'exit 12' USR2; : > `+dir+`/ready; while :; do sleep 0.01; done`)
 	ready(t, dir+"/ready")
-	if code, _ := f.run(syscall.SIGSEGV, syscall.SIGUSR2); code != 12 {
+	if code, _ := f.run(unix.SIGSEGV, unix.SIGUSR2); code != 12 {
 		t.Errorf("exit code %d, want 12: SIGSEGV must not be forwarded\n%s", code, f.log)
 	}
 }
@@ -140,7 +174,7 @@ func TestGraceKillsChildIgnoringTerm(t *testing.T) {
 	f := newFixture(t, "/bin/sh", "-c", `trap '' TERM; : > `+dir+`/ready; while :; do sleep 0.01; done`)
 	ready(t, dir+"/ready")
 	f.cfg.Grace = 300 * time.Millisecond
-	code, took := f.run(syscall.SIGTERM)
+	code, took := f.run(unix.SIGTERM)
 	if code != 137 {
 		t.Errorf("exit code %d, want 137\n%s", code, f.log)
 	}
@@ -157,7 +191,7 @@ func TestSecondTerminatingSignalKillsAtOnce(t *testing.T) {
 	f := newFixture(t, "/bin/sh", "-c", `trap '' TERM INT; : > `+dir+`/ready; while :; do sleep 0.01; done`)
 	ready(t, dir+"/ready")
 	f.cfg.Grace = time.Minute
-	code, took := f.run(syscall.SIGTERM, syscall.SIGINT)
+	code, took := f.run(unix.SIGTERM, unix.SIGINT)
 	if code != 137 || took > 10*time.Second {
 		t.Errorf("exit code %d after %v, want 137 at once\n%s", code, took, f.log)
 	}
@@ -170,7 +204,7 @@ func TestDelayHoldsSignal(t *testing.T) {
 	var delays [signals.Max + 1]time.Duration
 	delays[unix.SIGTERM] = 300 * time.Millisecond
 	f.cfg.Delays = &delays
-	code, took := f.run(syscall.SIGTERM)
+	code, took := f.run(unix.SIGTERM)
 	if code != 15 {
 		t.Errorf("exit code %d, want 15\n%s", code, f.log)
 	}
