@@ -31,17 +31,28 @@ const (
 	exitFailed = 1
 )
 
-// spareThreads is how many idle OS threads the runtime keeps in reserve,
-// so that it never has to create one after start-up: under PID exhaustion
-// (a fork bomb in the container) thread creation fails, and a Go runtime
-// that cannot create a thread it needs aborts.
-const spareThreads = 3
+// spareThreads is how many idle OS threads the runtime is made to keep in
+// reserve before the child starts, so that it does not have to create one
+// later: under PID exhaustion (a fork bomb in the container) thread
+// creation fails, and a Go runtime that cannot create a thread it needs
+// aborts. The main loop has a thread of its own (it is locked to the main
+// thread); the others run the watch, the garbage collector's workers and
+// the runtime's background goroutines. The runtime starts with two idle
+// threads of its own; two more cover a watch scan blocked in a system call
+// while the collector runs on every P of a two-CPU container.
+const spareThreads = 2
 
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
 func run(args []string) int {
+	// The main loop stays on the main thread, the one the kernel prefers
+	// for a signal sent to the process: the signal's handler then runs on
+	// the thread that waits in ppoll, and a forwarded signal costs one
+	// wake-up.
+	runtime.LockOSThread()
+
 	cfg, err := cli.Parse(args, os.LookupEnv)
 	if err != nil {
 		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + " (see reaper-init --help)\n"))
@@ -92,6 +103,10 @@ func run(args []string) int {
 		}
 	}
 
+	// Spare threads now, while thread creation cannot fail: once the child
+	// runs it may exhaust the container's PIDs.
+	reserveThreads(spareThreads)
+
 	child, err := spawn.Start(cfg.Command, os.Environ())
 	if err != nil {
 		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + "\n"))
@@ -102,7 +117,6 @@ func run(args []string) int {
 	}
 	log.Info("started " + logx.KV("command", cfg.Command[0]) + " " + logx.KVInt("pid", child))
 	spawn.ReleaseInherited()
-	go settle()
 
 	stats := watch.NewStats()
 	var watcher *watch.Watcher
@@ -151,14 +165,6 @@ func run(args []string) int {
 		code = 0
 	}
 	return code
-}
-
-// settle finishes setting up while the child starts: it gives the runtime
-// the one P an init needs (which also stops it from re-reading the cgroup
-// CPU limit in the background), and puts spare threads in reserve.
-func settle() {
-	runtime.GOMAXPROCS(1)
-	reserveThreads(spareThreads)
 }
 
 // reserveThreads makes the runtime start n more OS threads now and keep

@@ -119,6 +119,7 @@ func (s *Supervisor) Run(pending unix.Signal) int {
 	}
 	s.advance()
 	fds := []unix.PollFd{{Fd: int32(s.signals.FD()), Events: unix.POLLIN}}
+	onSignal := s.onSignal // one closure, not one per wake-up
 	for !s.done() {
 		var timeout *unix.Timespec
 		if next := s.nextDeadline(); !next.IsZero() {
@@ -130,17 +131,19 @@ func (s *Supervisor) Run(pending unix.Signal) int {
 			s.cfg.Log.Error("ppoll: " + err.Error())
 			time.Sleep(10 * time.Millisecond) // never spin
 		}
-		s.signals.Drain(func(sig unix.Signal) {
-			if sig == unix.SIGCHLD {
-				s.reapAll()
-			} else {
-				s.receive(sig)
-			}
-		})
+		s.signals.Drain(onSignal)
 		s.expire(time.Now())
 		s.advance()
 	}
 	return s.mainCode
+}
+
+func (s *Supervisor) onSignal(sig unix.Signal) {
+	if sig == unix.SIGCHLD {
+		s.reapAll()
+	} else {
+		s.receive(sig)
+	}
 }
 
 // nextDeadline is the earliest deadline set, or the zero time.
