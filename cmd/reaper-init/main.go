@@ -47,12 +47,6 @@ func main() {
 }
 
 func run(args []string) int {
-	// The main loop stays on the main thread, the one the kernel prefers
-	// for a signal sent to the process: the signal's handler then runs on
-	// the thread that waits in ppoll, and a forwarded signal costs one
-	// wake-up.
-	runtime.LockOSThread()
-
 	cfg, err := cli.Parse(args, os.LookupEnv)
 	if err != nil {
 		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + " (see reaper-init --help)\n"))
@@ -103,10 +97,6 @@ func run(args []string) int {
 		}
 	}
 
-	// Spare threads now, while thread creation cannot fail: once the child
-	// runs it may exhaust the container's PIDs.
-	reserveThreads(spareThreads)
-
 	child, err := spawn.Start(cfg.Command, os.Environ())
 	if err != nil {
 		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + "\n"))
@@ -116,6 +106,16 @@ func run(args []string) int {
 		return exitFailed
 	}
 	log.Info("started " + logx.KV("command", cfg.Command[0]) + " " + logx.KVInt("pid", child))
+	// The main loop stays on the main thread, the one the kernel prefers
+	// for a signal sent to the process: the signal's handler then runs on
+	// the thread that waits in ppoll, and a forwarded signal costs one
+	// wake-up. (Locking it after the child has started keeps the
+	// runtime's first locked-thread set-up off the start-up path.)
+	runtime.LockOSThread()
+	// Spare threads now, while the child is still starting: it has to be
+	// running for a while before it can have exhausted the container's
+	// PIDs, and making them here overlaps with its start.
+	reserveThreads(spareThreads)
 	spawn.ReleaseInherited()
 
 	stats := watch.NewStats()

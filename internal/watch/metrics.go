@@ -3,7 +3,6 @@ package watch
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -127,7 +126,8 @@ func escapeLabel(s string) string {
 // the rename replaces the link itself, never the file it points to: the
 // metrics file cannot be used to overwrite another file.
 func (w *Watcher) replaceFile(name string, data []byte) error {
-	dir, base := filepath.Split(name)
+	slash := strings.LastIndexByte(name, '/')
+	dir, base := name[:slash+1], name[slash+1:]
 	var (
 		f   *os.File
 		tmp string
