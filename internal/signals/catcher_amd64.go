@@ -1,3 +1,5 @@
+//go:build amd64 && !reaper_ossignal
+
 package signals
 
 import (
@@ -6,6 +8,9 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// siginfoHandler: the handler here sees each signal's siginfo.
+const siginfoHandler = true
 
 // trampoline is the assembly signal handler (catcher_amd64.s). It is
 // never called from Go.

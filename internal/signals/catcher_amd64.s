@@ -1,3 +1,5 @@
+//go:build amd64 && !reaper_ossignal
+
 #include "textflag.h"
 
 // trampoline is the handler the kernel runs for every signal a Catcher

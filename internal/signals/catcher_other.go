@@ -1,4 +1,4 @@
-//go:build !amd64
+//go:build !amd64 || reaper_ossignal
 
 package signals
 
@@ -9,6 +9,10 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// siginfoHandler: os/signal hands over no siginfo, so signals the process
+// sent itself cannot be told apart here.
+const siginfoHandler = false
 
 func urgForwardable() bool { return urgForwardableLinked() }
 
