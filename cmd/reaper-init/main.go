@@ -47,6 +47,10 @@ func main() {
 }
 
 func run(args []string) int {
+	// Catch every signal, SIGCHLD above all, first: a Go program exits on
+	// a SIGTERM it has not asked for.
+	catcher, catchErr := signals.NewCatcher()
+
 	cfg, err := cli.Parse(args, os.LookupEnv)
 	if err != nil {
 		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + " (see reaper-init --help)\n"))
@@ -61,13 +65,11 @@ func run(args []string) int {
 		return 0
 	}
 	log := logx.New(logx.Stderr, cfg.Verbosity)
-
-	// Catch every signal, SIGCHLD above all, before there is a child.
-	catcher, err := signals.NewCatcher()
-	if err != nil {
-		log.Error("catching signals: " + err.Error())
+	if catchErr != nil {
+		log.Error("catching signals: " + catchErr.Error())
 		return exitFailed
 	}
+
 	if !signals.URGForwardable() {
 		log.Info("the Go runtime may send itself SIGURG (binary not linked with asyncpreemptoff=1, or GODEBUG overrides it): SIGURG will not be forwarded")
 	}

@@ -38,6 +38,9 @@ func NewCatcher() (*Catcher, error) {
 	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		return nil, os.NewSyscallError("pipe2", err)
 	}
+	for i, fd := range p {
+		p[i] = aboveStdio(fd)
+	}
 	c := &Catcher{r: p[0], w: p[1]}
 	pipeFD = int32(c.w)
 	if err := c.install(); err != nil {
@@ -46,6 +49,21 @@ func NewCatcher() (*Catcher, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// aboveStdio moves fd above 2 when it is one of the standard descriptors
+// (the init was started with some of them closed): they are the child's,
+// and a log line written to a closed stderr must not land in the pipe.
+func aboveStdio(fd int) int {
+	if fd > 2 {
+		return fd
+	}
+	moved, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return fd
+	}
+	unix.Close(fd)
+	return moved
 }
 
 // FD is the descriptor to poll for readability.
