@@ -122,6 +122,10 @@ func run(args []string) int {
 
 	stats := watch.NewStats()
 	var watcher *watch.Watcher
+	if cfg.Watch > 0 && !procIsOurs() {
+		log.Warn("watch: /proc does not belong to this PID namespace (mount a new proc); not watching")
+		cfg.Watch = 0
+	}
 	if cfg.Watch > 0 || cfg.MetricsFile != "" {
 		watcher = watch.New(watch.Config{
 			Interval:        cfg.Watch,
@@ -167,6 +171,14 @@ func run(args []string) int {
 		code = 0
 	}
 	return code
+}
+
+// procIsOurs reports whether /proc shows this process's PID namespace:
+// under "unshare --pid --fork" without --mount-proc it still shows the
+// host's, and a scan would count the host's processes.
+func procIsOurs() bool {
+	self, err := os.Readlink("/proc/self")
+	return err == nil && self == strconv.Itoa(os.Getpid())
 }
 
 // reserveThreads makes the runtime start n more OS threads now and keep
