@@ -2,11 +2,9 @@ package docker
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,29 +76,6 @@ func (term *terminal) send(t *testing.T, s string) {
 	}
 }
 
-// ttyStat is the terminal part of /proc/PID/stat.
-type ttyStat struct {
-	comm        string
-	pgrp, tpgid int
-}
-
-func readTTYStat(pid int) (ttyStat, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return ttyStat{}, err
-	}
-	open, closing := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-	f := strings.Fields(string(b[closing+1:]))
-	if open < 0 || closing < open || len(f) < 6 {
-		return ttyStat{}, errors.New("malformed stat")
-	}
-	// After the command name: state ppid pgrp session tty_nr tpgid.
-	s := ttyStat{comm: string(b[open+1 : closing])}
-	s.pgrp, _ = strconv.Atoi(f[2])
-	s.tpgid, _ = strconv.Atoi(f[5])
-	return s, nil
-}
-
 // TestDockerInteractiveShell runs `docker run -it IMAGE /reaper-init --
 // sh` on a pseudo-terminal, as a user at a terminal does. The shell must
 // own the terminal's foreground process group (else an interactive shell
@@ -151,7 +126,7 @@ func TestDockerInteractiveShell(t *testing.T) {
 	for {
 		found := false
 		for _, d := range testenv.Descendants(hostPID) {
-			if s, err := readTTYStat(d.PID); err == nil && s.comm == "sleep" && s.tpgid == s.pgrp {
+			if s, err := testenv.ReadStat(d.PID); err == nil && s.Comm == "sleep" && s.TPGID == s.PGID {
 				found = true
 			}
 		}

@@ -198,6 +198,7 @@ type Stat struct {
 	State byte
 	PPID  int
 	PGID  int
+	TPGID int // the foreground process group of its terminal, -1 without one
 }
 
 // ReadStat parses /proc/PID/stat. Comm may hold spaces and parentheses:
@@ -212,12 +213,14 @@ func ReadStat(pid int) (Stat, error) {
 		return Stat{}, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
 	f := strings.Fields(string(b[closing+1:]))
-	if len(f) < 3 {
+	if len(f) < 6 {
 		return Stat{}, fmt.Errorf("short /proc/%d/stat", pid)
 	}
+	// After the command name: state ppid pgrp session tty_nr tpgid.
 	s := Stat{PID: pid, Comm: string(b[open+1 : closing]), State: f[0][0]}
 	s.PPID, _ = strconv.Atoi(f[1])
 	s.PGID, _ = strconv.Atoi(f[2])
+	s.TPGID, _ = strconv.Atoi(f[5])
 	return s, nil
 }
 
