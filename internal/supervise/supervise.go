@@ -206,11 +206,13 @@ func (s *Supervisor) advance() {
 	if !s.mainDone || s.phase != running || s.cfg.Grace <= 0 {
 		return
 	}
+	s.phase = draining
+	// Signals still held by --delay were meant for the main child; the
+	// drain below stops the rest.
+	s.pending = [signals.Max + 1]time.Time{}
 	if !reap.HasChildren() {
-		s.phase = draining
 		return
 	}
-	s.phase = draining
 	s.cfg.Log.Warn("drain: main child exited, stopping the rest " + s.describe(s.alive()))
 	s.sendAll(unix.SIGTERM)
 	if s.graceEnd.IsZero() {

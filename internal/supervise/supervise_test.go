@@ -239,3 +239,28 @@ func TestDrainTermsLeftovers(t *testing.T) {
 		t.Errorf("log has no drain line:\n%s", f.log)
 	}
 }
+
+// TestHeldSignalDroppedWhenMainChildExits checks that a SIGTERM held by
+// --delay does not reach the drain as a "second" terminating signal,
+// which would SIGKILL the leftovers before the grace period ends.
+func TestHeldSignalDroppedWhenMainChildExits(t *testing.T) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Skipf("skipping: cannot become a subreaper: %v", err)
+	}
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	dir := t.TempDir()
+	// The main child exits after 200ms, the leftover 1s after its TERM.
+	f := newFixture(t, "/bin/sh", "-c", `(trap 'sleep 1; exit 0' TERM; : > `+dir+`/ready; while :; do sleep 0.01; done) & sleep 0.2; exit 4`)
+	ready(t, dir+"/ready")
+	var delays [signals.Max + 1]time.Duration
+	delays[unix.SIGTERM] = 500 * time.Millisecond
+	f.cfg.Delays = &delays
+	f.cfg.Grace = 10 * time.Second
+	code, _ := f.run(unix.SIGTERM)
+	if code != 4 {
+		t.Errorf("exit code %d, want the main child's 4\n%s", code, f.log)
+	}
+	if strings.Contains(f.log.String(), "killed") {
+		t.Errorf("the leftover was killed instead of drained:\n%s", f.log)
+	}
+}
