@@ -1,0 +1,234 @@
+package catch_test
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/reaper-init/reaper-init/internal/catch"
+	"golang.org/x/sys/unix"
+)
+
+// collect reads the pipe until n bytes other than SIGCHLD have arrived or
+// ten seconds pass.
+func collect(t *testing.T, n int) (got []byte) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var buf [128]byte
+	for len(got) < n && time.Now().Before(deadline) {
+		fds := []unix.PollFd{{Fd: int32(catch.FD()), Events: unix.POLLIN}}
+		_, _ = unix.Poll(fds, 100)
+		m := catch.Read(buf[:])
+		for _, b := range buf[:m] {
+			if b == byte(unix.SIGCHLD) {
+				catch.ChildSeen()
+				continue
+			}
+			got = append(got, b)
+		}
+	}
+	return got
+}
+
+func drain() {
+	var buf [128]byte
+	for catch.Read(buf[:]) > 0 {
+	}
+	catch.ChildSeen()
+}
+
+// fromOutside has a shell, another process, send each signal to the test
+// process in turn.
+func fromOutside(t *testing.T, how string, sigs ...int) {
+	t.Helper()
+	script := ""
+	for _, s := range sigs {
+		script += "kill " + how + " -" + strconv.Itoa(s) + " $PPID; sleep 0.05; "
+	}
+	if out, err := exec.Command("/bin/sh", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("sh: %v %s", err, out)
+	}
+}
+
+func TestInstalled(t *testing.T) {
+	if call, errno := catch.Err(); call != "" {
+		t.Fatalf("install: %s: errno %d", call, errno)
+	}
+	if m := catch.Missed(); m != 0 {
+		t.Errorf("no handler for signals %b", m)
+	}
+	if catch.FD() <= 2 {
+		t.Errorf("pipe read end %d, want above 2", catch.FD())
+	}
+	if catch.SelfPID() != os.Getpid() {
+		t.Errorf("SelfPID %d, want %d", catch.SelfPID(), os.Getpid())
+	}
+}
+
+// TestRecordsEverySignalFromOutside: every signal another process sends,
+// faults and job-control signals included, is written to the pipe, in
+// order, but the reserved 32 to 34.
+func TestRecordsEverySignalFromOutside(t *testing.T) {
+	drain()
+	sigs := []int{int(unix.SIGUSR1), int(unix.SIGSEGV), int(unix.SIGABRT), int(unix.SIGTTIN),
+		int(unix.SIGTTOU), int(unix.SIGPROF), int(unix.SIGBUS), int(unix.SIGSYS), int(unix.SIGTRAP),
+		int(unix.SIGFPE), int(unix.SIGILL), int(unix.SIGSTKFLT), int(unix.SIGURG), 33, 35, 64,
+		int(unix.SIGTERM)}
+	fromOutside(t, "", sigs...)
+	want := []byte{}
+	for _, s := range sigs {
+		if s != 33 {
+			want = append(want, byte(s))
+		}
+	}
+	if got := collect(t, len(want)); !slices.Equal(got, want) {
+		t.Errorf("read %v, want %v", got, want)
+	}
+}
+
+// TestSigqueuedFaultsAreRecorded: a fault signal sent with sigqueue
+// (si_code SI_QUEUE) is a request from outside, not a crash.
+func TestSigqueuedFaultsAreRecorded(t *testing.T) {
+	if _, err := exec.LookPath("/bin/kill"); err != nil {
+		t.Skip("skipping: no /bin/kill for kill -q")
+	}
+	drain()
+	for _, s := range []int{int(unix.SIGSEGV), int(unix.SIGBUS), int(unix.SIGFPE), int(unix.SIGILL), int(unix.SIGTRAP), int(unix.SIGSYS)} {
+		out, err := exec.Command("/bin/kill", "-q", "7", "-"+strconv.Itoa(s), strconv.Itoa(os.Getpid())).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kill -q: %v %s", err, out)
+		}
+		if got := collect(t, 1); !slices.Equal(got, []byte{byte(s)}) {
+			t.Errorf("after sigqueue of %d read %v", s, got)
+		}
+	}
+}
+
+func TestDropsSignalsFromItself(t *testing.T) {
+	drain()
+	if err := unix.Kill(os.Getpid(), unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	fromOutside(t, "", int(unix.SIGUSR2))
+	got := collect(t, 1)
+	time.Sleep(50 * time.Millisecond)
+	got = append(got, collect(t, 0)...)
+	if want := []byte{byte(unix.SIGUSR2)}; !slices.Equal(got, want) {
+		t.Errorf("read %v, want %v: a signal the process sent itself must be dropped", got, want)
+	}
+}
+
+func TestFaultsStillReachTheRuntime(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Errorf("a nil dereference did not panic")
+		}
+	}()
+	var p *int
+	_ = *p
+}
+
+var sink atomic.Int64
+
+// TestRuntimePreemptionStaysWithTheRuntime loads the CPU with goroutines
+// the runtime must preempt with SIGURG: only the SIGURG sent from outside
+// is recorded.
+func TestRuntimePreemptionStaysWithTheRuntime(t *testing.T) {
+	drain()
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			end, n := time.Now().Add(time.Second), 0
+			for time.Now().Before(end) {
+				for j := 0; j < 1e6; j++ {
+					n += j
+				}
+			}
+			sink.Add(int64(n))
+		}()
+	}
+	wg.Wait()
+	fromOutside(t, "", int(unix.SIGURG), int(unix.SIGUSR1))
+	if got, want := collect(t, 2), []byte{byte(unix.SIGURG), byte(unix.SIGUSR1)}; !slices.Equal(got, want) {
+		t.Errorf("read %v, want %v", got, want)
+	}
+}
+
+// TestForwardFromHandler: with a target and a rule, the handler sends the
+// signal itself and marks the byte; without, it leaves it to the loop.
+func TestForwardFromHandler(t *testing.T) {
+	drain()
+	child := exec.Command("/bin/sh", "-c", `trap 'echo usr1' USR1; trap 'echo usr2' USR2; trap 'echo term; exit 0' TERM; echo ready; while :; do sleep 0.01; done`)
+	child.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Process.Kill()
+	lines := make(chan string, 16)
+	go func() {
+		var b [64]byte
+		acc := ""
+		for {
+			n, err := out.Read(b[:])
+			acc += string(b[:n])
+			for {
+				i := 0
+				for i < len(acc) && acc[i] != '\n' {
+					i++
+				}
+				if i == len(acc) {
+					break
+				}
+				lines <- acc[:i]
+				acc = acc[i+1:]
+			}
+			if err != nil {
+				close(lines)
+				return
+			}
+		}
+	}()
+	if l := <-lines; l != "ready" {
+		t.Fatalf("child said %q", l)
+	}
+	pid := child.Process.Pid
+	catch.SetForward(int(unix.SIGUSR1), int(unix.SIGUSR2)) // a rewrite
+	catch.SetTarget(-pid, pid)
+	defer catch.SetForward(int(unix.SIGUSR1), 0)
+	defer catch.DisableFast()
+	fromOutside(t, "", int(unix.SIGUSR1), int(unix.SIGUSR2))
+	got := collect(t, 2)
+	if want := []byte{byte(unix.SIGUSR1) | catch.Forwarded, byte(unix.SIGUSR2)}; !slices.Equal(got, want) {
+		t.Errorf("read %v, want %v", got, want)
+	}
+	select {
+	case l := <-lines:
+		if l != "usr2" {
+			t.Errorf("child got %q, want usr2 (USR1 rewritten)", l)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not forward USR1 as USR2")
+	}
+	select {
+	case l := <-lines:
+		t.Errorf("child got %q: the USR2 left to the loop was forwarded", l)
+	case <-time.After(300 * time.Millisecond):
+	}
+	catch.DisableFast()
+	fromOutside(t, "", int(unix.SIGUSR1))
+	if got := collect(t, 1); !slices.Equal(got, []byte{byte(unix.SIGUSR1)}) {
+		t.Errorf("after DisableFast read %v", got)
+	}
+}
