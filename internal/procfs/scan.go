@@ -5,138 +5,187 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
 const (
-	direntBufSize = 32 << 10 // about a thousand /proc entries per getdents
-	statBufSize   = 1 << 10  // a stat line is about 300 bytes
-	statBufMax    = 64 << 10 // give up on a stat line longer than this
-	maxInterned   = 4096     // distinct command names remembered between scans
+	direntBufSize = 8 << 10 // about 250 /proc entries per getdents: a bounded step
+	statBufSize   = 1 << 10 // a stat line is about 300 bytes
+	statBufMax    = 64 << 10
+	maxInterned   = 4096 // distinct command names remembered between scans
 )
 
-// scanner holds the buffers one scan reuses. Scanners are pooled, so a
-// watcher that scans every few seconds allocates nothing in steady state.
-type scanner struct {
+// A Scanner reads every process of a proc file system a bounded number
+// at a time, so that a caller with other work (the init's main loop) can
+// scan 30,000 processes without stopping for the tenth of a second a full
+// scan takes. It reuses its buffers from one scan to the next: after the
+// first scan of a namespace it allocates nothing (command names are
+// interned). A Scanner is not safe for concurrent use.
+type Scanner struct {
+	dfd     int // the directory being scanned, -1 between scans
 	dirents []byte
+	off     int // next dirent in dirents[:end]
+	end     int
 	path    []byte
 	stat    []byte
-	names   map[string]string // interned command names
+	names   map[string]string
 	intern  func([]byte) string
 	proc    Proc
 }
 
-var scanners = sync.Pool{New: func() any {
-	s := &scanner{
+// NewScanner returns a Scanner with no scan in progress.
+func NewScanner() *Scanner {
+	s := &Scanner{
+		dfd:     -1,
 		dirents: make([]byte, direntBufSize),
-		path:    make([]byte, 0, 32),
+		path:    make([]byte, 0, 64),
 		stat:    make([]byte, statBufSize),
 		names:   make(map[string]string),
 	}
 	s.intern = s.internName
 	return s
-}}
+}
 
-// Scan calls fn for every process of procRoot: each directory whose name
-// is a decimal number. It reads the directory in batches with getdents and
-// each stat file through one openat relative to it, reusing its buffers,
-// so its cost is a few system calls per process and no allocation in
-// steady state (command names are interned).
-//
-// The *Proc passed to fn is reused for the next process: copy the struct
-// to keep it. Processes that vanish during the scan, or whose stat file
-// cannot be read or parsed, are skipped silently. Scan returns an error
-// only when procRoot itself cannot be read.
-func Scan(procRoot string, fn func(*Proc)) error {
-	dfd, err := openRetry(procRoot, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+// Start begins a scan of procRoot, ending any scan in progress. It fails
+// only when procRoot cannot be opened.
+func (s *Scanner) Start(procRoot string) error {
+	s.Stop()
+	s.path = append(append(s.path[:0], procRoot...), 0)
+	fd, err := rawsys.Openat(unix.AT_FDCWD, s.path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: procRoot, Err: err}
 	}
-	defer unix.Close(dfd)
-	s := scanners.Get().(*scanner)
-	defer scanners.Put(s)
-	for {
-		n, err := unix.Getdents(dfd, s.dirents)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return &os.PathError{Op: "getdents", Path: procRoot, Err: err}
-		}
-		if n <= 0 {
-			return nil
-		}
-		s.entries(dfd, s.dirents[:n], fn)
+	s.dfd, s.off, s.end = fd, 0, 0
+	return nil
+}
+
+// Stop ends the scan in progress, if any.
+func (s *Scanner) Stop() {
+	if s.dfd >= 0 {
+		_ = rawsys.Close(s.dfd)
+		s.dfd = -1
 	}
 }
 
-// entries walks one getdents batch of struct linux_dirent64: d_ino (8
-// bytes), d_off (8), d_reclen (2), d_type (1), then the NUL-terminated
-// name, padded to d_reclen.
-func (s *scanner) entries(dfd int, buf []byte, fn func(*Proc)) {
-	const nameOff = 19
-	for len(buf) >= nameOff {
-		reclen := int(*(*uint16)(unsafe.Pointer(&buf[16])))
-		if reclen < nameOff || reclen > len(buf) {
-			return
-		}
-		typ, name := buf[18], buf[nameOff:reclen]
-		buf = buf[reclen:]
-		for i, c := range name {
-			if c == 0 {
-				name = name[:i]
-				break
+// Scanning reports whether a scan is in progress.
+func (s *Scanner) Scanning() bool { return s.dfd >= 0 }
+
+// Step reads at most max processes of the scan in progress (and at most
+// one more batch of directory entries), calling fn for each, and reports
+// whether the scan is complete. The *Proc passed to fn is reused: copy
+// the struct to keep it. Processes that vanish during the scan, or whose
+// stat file cannot be read or parsed, are skipped. An error reading the
+// directory ends the scan and is returned.
+func (s *Scanner) Step(max int, fn func(*Proc)) (done bool, err error) {
+	if s.dfd < 0 {
+		return true, nil
+	}
+	read, batches := 0, 0
+	for read < max {
+		if s.off >= s.end {
+			if batches > 0 {
+				return false, nil // one getdents per step
 			}
+			n, err := rawsys.Getdents(s.dfd, s.dirents)
+			batches++
+			if err != nil {
+				s.Stop()
+				return true, &os.PathError{Op: "getdents", Path: "/proc", Err: err}
+			}
+			if n <= 0 {
+				s.Stop()
+				return true, nil
+			}
+			s.off, s.end = 0, n
 		}
-		if typ != unix.DT_DIR && typ != unix.DT_UNKNOWN {
-			continue
-		}
-		if pid, ok := atoi(name); !ok || pid <= 0 {
-			continue
-		}
-		if s.read(dfd, name) {
-			fn(&s.proc)
+		if s.next(fn) {
+			read++
 		}
 	}
+	return false, nil
 }
 
-// read reads and parses dir/stat relative to the directory dfd into
-// s.proc. It reports false when the process is gone or its stat file is
-// unreadable or malformed.
-func (s *scanner) read(dfd int, dir []byte) bool {
-	s.path = append(append(s.path[:0], dir...), "/stat\x00"...)
-	fd, err := openat(dfd, s.path)
-	if err != nil {
+// next handles the dirent at s.off, a struct linux_dirent64: d_ino (8
+// bytes), d_off (8), d_reclen (2), d_type (1), then the NUL-terminated
+// name. It reports whether it read a process.
+func (s *Scanner) next(fn func(*Proc)) bool {
+	const nameOff = 19
+	buf := s.dirents[s.off:s.end]
+	if len(buf) < nameOff {
+		s.off = s.end
 		return false
 	}
-	defer unix.Close(fd)
+	reclen := int(*(*uint16)(unsafe.Pointer(&buf[16])))
+	if reclen < nameOff || reclen > len(buf) {
+		s.off = s.end
+		return false
+	}
+	s.off += reclen
+	typ, name := buf[18], buf[nameOff:reclen]
+	for i, c := range name {
+		if c == 0 {
+			name = name[:i]
+			break
+		}
+	}
+	if typ != unix.DT_DIR && typ != unix.DT_UNKNOWN {
+		return false
+	}
+	if pid, ok := atoi(name); !ok || pid <= 0 {
+		return false
+	}
+	if s.readStat(s.dfd, name) {
+		fn(&s.proc)
+	}
+	return true
+}
+
+// readStat reads and parses dir/stat relative to the directory dfd into
+// s.proc. It reports false when the process is gone or its stat file is
+// unreadable or malformed.
+func (s *Scanner) readStat(dfd int, dir []byte) bool {
+	s.path = append(append(s.path[:0], dir...), "/stat\x00"...)
+	b, ok := readFileAt(dfd, s.path, &s.stat)
+	return ok && parseStat(b, &s.proc, s.intern)
+}
+
+// readFileAt reads the file at the NUL-terminated path relative to dfd
+// into *buf, growing it up to statBufMax, and returns what it read.
+func readFileAt(dfd int, path []byte, buf *[]byte) ([]byte, bool) {
+	fd, err := rawsys.Openat(dfd, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, false
+	}
+	defer rawsys.Close(fd)
+	b := *buf
 	n := 0
 	for {
-		if n == len(s.stat) {
-			if len(s.stat) >= statBufMax {
-				return false
+		if n == len(b) {
+			if len(b) >= statBufMax {
+				return nil, false
 			}
-			s.stat = append(s.stat, make([]byte, len(s.stat))...)
+			b = append(b, make([]byte, len(b))...)
+			*buf = b
 		}
-		m, err := unix.Read(fd, s.stat[n:])
-		if err == unix.EINTR {
-			continue
-		}
+		m, err := rawsys.Read(fd, b[n:])
 		if err != nil || m < 0 {
-			return false
+			return nil, false
+		}
+		if m == 0 {
+			return b[:n], n > 0
 		}
 		n += m
-		// procfs returns the whole line, newline included, in one read;
-		// anything else is read to the end before it is parsed.
-		if m == 0 || s.stat[n-1] == '\n' {
-			return n > 0 && parseStat(s.stat[:n], &s.proc, s.intern)
+		// procfs returns a stat line, newline included, in one read.
+		if b[n-1] == '\n' {
+			return b[:n], true
 		}
 	}
 }
 
 // internName returns b as a string, reusing the string of an earlier
 // process with the same name.
-func (s *scanner) internName(b []byte) string {
+func (s *Scanner) internName(b []byte) string {
 	if v, ok := s.names[string(b)]; ok {
 		return v
 	}
@@ -148,18 +197,21 @@ func (s *scanner) internName(b []byte) string {
 	return v
 }
 
-// openat opens the NUL-terminated path relative to dirfd for reading.
-// unix.Openat would allocate a copy of the path on every call.
-func openat(dirfd int, path []byte) (int, error) {
+var scanners = sync.Pool{New: func() any { return NewScanner() }}
+
+// Scan calls fn for every process of procRoot, in one go: Start and Step
+// until done. The *Proc passed to fn is reused: copy the struct to keep
+// it. Scan returns an error only when procRoot itself cannot be read.
+func Scan(procRoot string, fn func(*Proc)) error {
+	s := scanners.Get().(*Scanner)
+	defer scanners.Put(s)
+	if err := s.Start(procRoot); err != nil {
+		return err
+	}
 	for {
-		fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd),
-			uintptr(unsafe.Pointer(&path[0])), uintptr(unix.O_RDONLY|unix.O_CLOEXEC), 0, 0, 0)
-		switch errno {
-		case 0:
-			return int(fd), nil
-		case unix.EINTR:
-			continue
+		done, err := s.Step(1<<30, fn)
+		if done {
+			return err
 		}
-		return -1, errno
 	}
 }

@@ -12,6 +12,7 @@ import (
 type Proc struct {
 	PID   int
 	PPID  int
+	PGID  int    // the process group
 	State byte   // 'R', 'S', 'D', 'Z' (zombie), 'T', 'X' (dead), ...
 	Comm  string // the command name, at most 15 bytes for user processes
 	// StartTime is when the process started, in clock ticks after boot
@@ -50,38 +51,21 @@ func ReadStat(procRoot string, pid int) (Proc, error) {
 // on zombies, whose comm stays readable until they are reaped. It
 // allocates only the result.
 func Comm(procRoot string, pid int) string {
-	fd, err := openRetry(procRoot+"/"+strconv.Itoa(pid)+"/comm", unix.O_RDONLY|unix.O_CLOEXEC)
-	if err != nil {
-		return ""
-	}
-	defer unix.Close(fd)
+	var pathBuf [96]byte
+	path := append(append(append(pathBuf[:0], procRoot...), '/'), 0)
+	path = strconv.AppendInt(path[:len(path)-1], int64(pid), 10)
+	path = append(path, "/comm\x00"...)
 	// TASK_COMM_LEN is 16; kernel threads may show up to 64 bytes.
 	var buf [80]byte
-	n := 0
-	for n < len(buf) {
-		m, err := unix.Read(fd, buf[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || m <= 0 {
-			break
-		}
-		n += m
+	b := buf[:]
+	got, ok := readFileAt(unix.AT_FDCWD, path, &b)
+	if !ok {
+		return ""
 	}
-	b := buf[:n]
-	if len(b) > 0 && b[len(b)-1] == '\n' {
-		b = b[:len(b)-1]
+	if len(got) > 0 && got[len(got)-1] == '\n' {
+		got = got[:len(got)-1]
 	}
-	return string(b)
-}
-
-func openRetry(path string, flags int) (int, error) {
-	for {
-		fd, err := unix.Open(path, flags, 0)
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
+	return string(got)
 }
 
 // parseStat parses one /proc/PID/stat line into p. The command name runs
@@ -112,11 +96,13 @@ func parseStat(b []byte, p *Proc, intern func([]byte) string) bool {
 		return false
 	}
 	// Fields after the command name, numbered as in proc(5): 3 is the
-	// state, 4 the parent, 20 the thread count, 22 the start time.
+	// state, 4 the parent, 5 the process group, 20 the thread count, 22
+	// the start time.
 	rest := b[closing+1:]
 	var (
 		state   byte
 		ppid    int
+		pgid    int
 		threads int
 		start   uint64
 	)
@@ -145,6 +131,10 @@ func parseStat(b []byte, p *Proc, intern func([]byte) string) bool {
 			if ppid, ok = atoi(f); !ok {
 				return false
 			}
+		case 5:
+			if pgid, ok = atoi(f); !ok {
+				return false
+			}
 		case 20:
 			if threads, ok = atoi(f); !ok {
 				return false
@@ -156,7 +146,7 @@ func parseStat(b []byte, p *Proc, intern func([]byte) string) bool {
 		}
 	}
 	name := b[open+1 : closing]
-	p.PID, p.PPID, p.State, p.StartTime, p.Threads = pid, ppid, state, start, threads
+	p.PID, p.PPID, p.PGID, p.State, p.StartTime, p.Threads = pid, ppid, pgid, state, start, threads
 	if intern != nil {
 		p.Comm = intern(name)
 	} else {

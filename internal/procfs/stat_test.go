@@ -16,14 +16,14 @@ const fixture = "testdata/proc"
 
 // want is what the fixture tree under testdata/proc holds, by PID.
 var want = map[int]Proc{
-	1:  {PID: 1, PPID: 0, State: 'S', Comm: "reaper-init", StartTime: 100, Threads: 5},
-	7:  {PID: 7, PPID: 1, State: 'S', Comm: "jobrunner", StartTime: 200, Threads: 1},
-	8:  {PID: 8, PPID: 1, State: 'S', Comm: "my (weird) name", StartTime: 300, Threads: 3},
-	9:  {PID: 9, PPID: 7, State: 'R', Comm: "a) S 1 2 (", StartTime: 400, Threads: 1},
-	10: {PID: 10, PPID: 7, State: 'Z', Comm: "sh", StartTime: 500, Threads: 1},
-	11: {PID: 11, PPID: 8, State: 'D', Comm: "Web Content", StartTime: 600, Threads: 30},
-	12: {PID: 12, PPID: 1, State: 'T', Comm: "", StartTime: 700, Threads: 1},
-	13: {PID: 13, PPID: 8, State: 'Z', Comm: ")(", StartTime: 18446744073709551615, Threads: 1},
+	1:  {PID: 1, PGID: 1, PPID: 0, State: 'S', Comm: "reaper-init", StartTime: 100, Threads: 5},
+	7:  {PID: 7, PGID: 7, PPID: 1, State: 'S', Comm: "jobrunner", StartTime: 200, Threads: 1},
+	8:  {PID: 8, PGID: 8, PPID: 1, State: 'S', Comm: "my (weird) name", StartTime: 300, Threads: 3},
+	9:  {PID: 9, PGID: 9, PPID: 7, State: 'R', Comm: "a) S 1 2 (", StartTime: 400, Threads: 1},
+	10: {PID: 10, PGID: 10, PPID: 7, State: 'Z', Comm: "sh", StartTime: 500, Threads: 1},
+	11: {PID: 11, PGID: 11, PPID: 8, State: 'D', Comm: "Web Content", StartTime: 600, Threads: 30},
+	12: {PID: 12, PGID: 12, PPID: 1, State: 'T', Comm: "", StartTime: 700, Threads: 1},
+	13: {PID: 13, PGID: 13, PPID: 8, State: 'Z', Comm: ")(", StartTime: 18446744073709551615, Threads: 1},
 }
 
 func TestReadStat(t *testing.T) {
@@ -62,15 +62,15 @@ func TestParseStat(t *testing.T) {
 		ok   bool
 		want Proc
 	}{
-		{"5 (x) S 1 5 5 0 -1 0 0 0 0 0 0 0 0 0 20 0 2 0 77\n", true, Proc{PID: 5, PPID: 1, State: 'S', Comm: "x", Threads: 2, StartTime: 77}},
+		{"5 (x) S 1 5 5 0 -1 0 0 0 0 0 0 0 0 0 20 0 2 0 77\n", true, Proc{PID: 5, PGID: 5, PPID: 1, State: 'S', Comm: "x", Threads: 2, StartTime: 77}},
 		// No newline: the last field ends the buffer.
-		{"5 (x) S 1 5 5 0 -1 0 0 0 0 0 0 0 0 0 20 0 2 0 77", true, Proc{PID: 5, PPID: 1, State: 'S', Comm: "x", Threads: 2, StartTime: 77}},
+		{"5 (x) S 1 5 5 0 -1 0 0 0 0 0 0 0 0 0 20 0 2 0 77", true, Proc{PID: 5, PGID: 5, PPID: 1, State: 'S', Comm: "x", Threads: 2, StartTime: 77}},
 		// Negative priority and nice, as for a real-time process.
-		{"6 (rt) S 1 6 6 0 -1 0 0 0 0 0 0 0 0 0 -51 -20 1 0 9 0 0\n", true, Proc{PID: 6, PPID: 1, State: 'S', Comm: "rt", Threads: 1, StartTime: 9}},
+		{"6 (rt) S 1 6 6 0 -1 0 0 0 0 0 0 0 0 0 -51 -20 1 0 9 0 0\n", true, Proc{PID: 6, PGID: 6, PPID: 1, State: 'S', Comm: "rt", Threads: 1, StartTime: 9}},
 		// A newline inside the command name.
-		{"7 (a\nb) Z 3 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 8 0\n", true, Proc{PID: 7, PPID: 3, State: 'Z', Comm: "a\nb", Threads: 1, StartTime: 8}},
+		{"7 (a\nb) Z 3 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 8 0\n", true, Proc{PID: 7, PGID: 7, PPID: 3, State: 'Z', Comm: "a\nb", Threads: 1, StartTime: 8}},
 		// Double spaces are tolerated.
-		{"8  (x)  S  1 5 5 0 -1 0 0 0 0 0 0 0 0 0 20 0 2 0 77\n", true, Proc{PID: 8, PPID: 1, State: 'S', Comm: "x", Threads: 2, StartTime: 77}},
+		{"8  (x)  S  1 5 5 0 -1 0 0 0 0 0 0 0 0 0 20 0 2 0 77\n", true, Proc{PID: 8, PGID: 5, PPID: 1, State: 'S', Comm: "x", Threads: 2, StartTime: 77}},
 		{"", false, Proc{}},
 		{"(x) S 1", false, Proc{}},
 		{"5 x) S 1 5 5 0 -1 0 0 0 0 0 0 0 0 0 20 0 2 0 77\n", false, Proc{}},
