@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
@@ -145,15 +146,12 @@ func readAll(name string, b []byte) []byte {
 	if err != nil {
 		return b
 	}
-	defer unix.Close(fd)
+	defer rawsys.Close(fd)
 	for len(b) < 64<<10 {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if err == unix.EINTR {
-			continue
-		}
+		n, err := rawsys.Read(fd, b[len(b):cap(b)])
 		if err != nil || n <= 0 {
 			break
 		}
@@ -162,11 +160,10 @@ func readAll(name string, b []byte) []byte {
 	return b
 }
 
+// openRetry opens name for reading, without the scheduler (see package
+// rawsys).
 func openRetry(name string) (int, error) {
-	for {
-		fd, err := unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
+	var buf [256]byte
+	path := append(append(buf[:0], name...), 0)
+	return rawsys.Openat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 }

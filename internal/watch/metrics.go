@@ -1,13 +1,21 @@
 package watch
 
 import (
-	"errors"
 	"os"
 	"strconv"
-	"strings"
+	"unicode/utf8"
 
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
+
+// metricsFile holds the paths the metrics file is written through, NUL
+// terminated and reused, so that a tick allocates nothing.
+type metricsFile struct {
+	path, tmp []byte
+	seq       uint64
+	names     [65]string // signal label values, made once
+}
 
 // writeMetrics replaces the metrics file with the current metrics.
 func (w *Watcher) writeMetrics() error {
@@ -18,19 +26,30 @@ func (w *Watcher) writeMetrics() error {
 	return nil
 }
 
+// signalName is the label value of signal sig, computed once.
+func (w *Watcher) signalName(sig int) string {
+	if w.mbuf.names[sig] == "" {
+		if w.cfg.SignalName != nil {
+			w.mbuf.names[sig] = w.cfg.SignalName(sig)
+		} else {
+			w.mbuf.names[sig] = strconv.Itoa(sig)
+		}
+	}
+	return w.mbuf.names[sig]
+}
+
 // appendMetrics appends the metrics in the Prometheus text exposition
 // format: the counters of Stats always, the gauges of the last scan when
-// there was one.
+// there was one. It allocates nothing once b is large enough.
 func (w *Watcher) appendMetrics(b []byte) []byte {
 	st := w.st
 	b = family(b, "reaper_init_reaped_total", "counter", "Processes reaped by reaper-init, the main child included.")
-	b = sample(b, "reaper_init_reaped_total", "", "", st.Reaped.Load())
+	b = sample(b, "reaper_init_reaped_total", st.Reaped)
 	b = family(b, "reaper_init_orphans_reaped_total", "counter", "Reaped processes other than the main child.")
-	b = sample(b, "reaper_init_orphans_reaped_total", "", "", st.OrphansReaped.Load())
+	b = sample(b, "reaper_init_orphans_reaped_total", st.OrphansReaped)
 
 	started := false
-	for sig := range st.Forwarded {
-		n := st.Forwarded[sig].Load()
+	for sig, n := range st.Forwarded {
 		if n == 0 {
 			continue
 		}
@@ -38,46 +57,52 @@ func (w *Watcher) appendMetrics(b []byte) []byte {
 			b = family(b, "reaper_init_signals_forwarded_total", "counter", "Signals forwarded to the main child or its process group, by signal.")
 			started = true
 		}
-		name := strconv.Itoa(sig)
-		if w.cfg.SignalName != nil {
-			name = w.cfg.SignalName(sig)
-		}
-		b = sample(b, "reaper_init_signals_forwarded_total", `signal="`+escapeLabel(name)+`"`, "", n)
+		b = append(b, "reaper_init_signals_forwarded_total{signal=\""...)
+		b = appendLabel(b, w.signalName(sig))
+		b = append(b, "\"} "...)
+		b = strconv.AppendUint(b, n, 10)
+		b = append(b, '\n')
 	}
 
-	if code := st.ChildExit.Load(); code >= 0 {
+	if code := st.ChildExit; code >= 0 {
 		b = family(b, "reaper_init_child_exit_code", "gauge", "Exit status of the main child: its exit code, or 128+N when signal N killed it.")
-		b = sample(b, "reaper_init_child_exit_code", "", "", uint64(code))
+		b = sample(b, "reaper_init_child_exit_code", uint64(code))
 	}
 
 	if !w.scanned {
 		return b
 	}
 	b = family(b, "reaper_init_processes", "gauge", "Processes in the PID namespace at the last scan, zombies included.")
-	b = sample(b, "reaper_init_processes", "", "", uint64(len(w.procs)))
+	b = sample(b, "reaper_init_processes", uint64(len(w.procs)))
 	b = family(b, "reaper_init_zombies", "gauge", "Zombie processes in the PID namespace at the last scan.")
-	b = sample(b, "reaper_init_zombies", "", "", uint64(w.nZombies))
+	b = sample(b, "reaper_init_zombies", uint64(w.nZombies))
 	if len(w.top) > 0 {
-		b = family(b, "reaper_init_zombie_parents", "gauge", "Zombies held by the living processes holding the most (at most "+strconv.Itoa(maxTop)+"), reaper-init aside.")
+		b = family(b, "reaper_init_zombie_parents", "gauge", "Zombies held by the living processes holding the most (at most 10), reaper-init aside.")
 		for _, i := range w.top {
 			p := &w.procs[i]
-			labels := `pid="` + strconv.Itoa(p.PID) + `",comm="` + escapeLabel(p.Comm) + `"`
-			b = sample(b, "reaper_init_zombie_parents", labels, "", uint64(w.zombies[i]))
+			b = append(b, "reaper_init_zombie_parents{pid=\""...)
+			b = strconv.AppendInt(b, int64(p.PID), 10)
+			b = append(b, "\",comm=\""...)
+			b = appendLabel(b, p.Comm)
+			b = append(b, "\"} "...)
+			b = strconv.AppendInt(b, int64(w.zombies[i]), 10)
+			b = append(b, '\n')
 		}
 	}
 	if len(w.limits) > 0 {
 		b = family(b, "reaper_init_pids_limit", "gauge", "Limits on the PIDs of the namespace: kernel.pid_max, and the nearest pids.max of the cgroup.")
 		for _, l := range w.limits {
-			b = sample(b, "reaper_init_pids_limit", `limit="`+l.kind+`"`, "", uint64(l.max))
+			b = limitSample(b, "reaper_init_pids_limit", l.kind, l.max)
 		}
 		b = family(b, "reaper_init_pids_used", "gauge", "PIDs in use against each limit: the tasks of the namespace, and pids.current of the cgroup.")
 		for _, l := range w.limits {
-			b = sample(b, "reaper_init_pids_used", `limit="`+l.kind+`"`, "", uint64(max(l.used, 0)))
+			b = limitSample(b, "reaper_init_pids_used", l.kind, max(l.used, 0))
 		}
 	}
 	b = family(b, "reaper_init_scan_duration_seconds", "gauge", "How long the last scan of /proc took.")
-	b = sample(b, "reaper_init_scan_duration_seconds", "", strconv.FormatFloat(w.scanTime.Seconds(), 'g', -1, 64), 0)
-	return b
+	b = append(b, "reaper_init_scan_duration_seconds "...)
+	b = strconv.AppendFloat(b, w.scanTime.Seconds(), 'g', -1, 64)
+	return append(b, '\n')
 }
 
 // family appends the HELP and TYPE lines of a metric.
@@ -93,51 +118,85 @@ func family(b []byte, name, typ, help string) []byte {
 	return append(b, '\n')
 }
 
-// sample appends one sample line: the value is text when not empty, v
-// otherwise. labels is the inside of the braces, already escaped.
-func sample(b []byte, name, labels, text string, v uint64) []byte {
+// sample appends one sample line without labels.
+func sample(b []byte, name string, v uint64) []byte {
 	b = append(b, name...)
-	if labels != "" {
-		b = append(b, '{')
-		b = append(b, labels...)
-		b = append(b, '}')
-	}
 	b = append(b, ' ')
-	if text != "" {
-		b = append(b, text...)
-	} else {
-		b = strconv.AppendUint(b, v, 10)
-	}
+	b = strconv.AppendUint(b, v, 10)
 	return append(b, '\n')
 }
 
-// escapeLabel escapes a label value for the text format: backslash,
-// double quote and newline, and invalid UTF-8 replaced (a command name is
-// any bytes; the format is UTF-8).
-var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+func limitSample(b []byte, name, kind string, v int64) []byte {
+	b = append(b, name...)
+	b = append(b, "{limit=\""...)
+	b = append(b, kind...)
+	b = append(b, "\"} "...)
+	b = strconv.AppendInt(b, v, 10)
+	return append(b, '\n')
+}
 
-func escapeLabel(s string) string {
-	return labelEscaper.Replace(strings.ToValidUTF8(s, "\uFFFD"))
+// appendLabel appends s as a label value of the text format: backslash,
+// double quote and newline escaped, and invalid UTF-8 replaced (a command
+// name is any bytes; the format is UTF-8).
+func appendLabel(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			b = append(b, `\\`...)
+		case c == '"':
+			b = append(b, `\"`...)
+		case c == '\n':
+			b = append(b, `\n`...)
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, "\uFFFD"...)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		i++
+	}
+	return b
 }
 
 // replaceFile atomically replaces the file name with data: it writes a
 // temporary file in the same directory, created exclusively and without
 // following symlinks, and renames it over name. When name is a symlink
 // the rename replaces the link itself, never the file it points to: the
-// metrics file cannot be used to overwrite another file.
+// metrics file cannot be used to overwrite another file. It allocates
+// nothing once its path buffers are large enough.
 func (w *Watcher) replaceFile(name string, data []byte) error {
-	slash := strings.LastIndexByte(name, '/')
-	dir, base := name[:slash+1], name[slash+1:]
+	m := &w.mbuf
+	m.path = append(append(m.path[:0], name...), 0)
+	slash := -1
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '/' {
+			slash = i
+			break
+		}
+	}
 	var (
-		f   *os.File
-		tmp string
+		fd  int
 		err error
 	)
 	for range 100 {
-		w.seq++
-		tmp = dir + "." + base + ".tmp-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(w.seq, 10)
-		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o644)
-		if !errors.Is(err, os.ErrExist) {
+		m.seq++
+		m.tmp = append(m.tmp[:0], name[:slash+1]...)
+		m.tmp = append(m.tmp, '.')
+		m.tmp = append(m.tmp, name[slash+1:]...)
+		m.tmp = append(m.tmp, ".tmp-"...)
+		m.tmp = strconv.AppendInt(m.tmp, int64(w.self), 10)
+		m.tmp = append(m.tmp, '-')
+		m.tmp = strconv.AppendUint(m.tmp, m.seq, 10)
+		m.tmp = append(m.tmp, 0)
+		fd, err = rawsys.Openat(unix.AT_FDCWD, m.tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+		if err != unix.EEXIST {
 			break
 		}
 	}
@@ -146,18 +205,18 @@ func (w *Watcher) replaceFile(name string, data []byte) error {
 	}
 	// The umask must not hide the metrics from a collector running as
 	// another user.
-	err = f.Chmod(0o644)
+	err = rawsys.Fchmod(fd, 0o644)
 	if err == nil {
-		_, err = f.Write(data)
+		err = rawsys.WriteAll(fd, data)
 	}
-	if cerr := f.Close(); err == nil {
+	if cerr := rawsys.Close(fd); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, name)
+		err = rawsys.Renameat(unix.AT_FDCWD, m.tmp, unix.AT_FDCWD, m.path)
 	}
 	if err != nil {
-		_ = os.Remove(tmp)
+		_ = rawsys.Unlinkat(unix.AT_FDCWD, m.tmp, 0)
 	}
 	return err
 }

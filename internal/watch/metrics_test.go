@@ -30,11 +30,11 @@ func TestMetrics(t *testing.T) {
 	e.zombies(7, 100, 3)
 	e.zombies(8, 200, 2)
 	e.zombies(1, 300, 4) // the init's own: counted, not named
-	e.st.Reaped.Store(12)
-	e.st.OrphansReaped.Store(11)
-	e.st.Forwarded[15].Store(2)
-	e.st.Forwarded[64].Store(1)
-	e.st.ChildExit.Store(143)
+	e.st.Reaped = 12
+	e.st.OrphansReaped = 11
+	e.st.Forwarded[15] = 2
+	e.st.Forwarded[64] = 1
+	e.st.ChildExit = 143
 	e.tick(time.Second)
 	e.w.scanTime = 1500 * time.Microsecond // fixed for the comparison
 
@@ -126,7 +126,7 @@ func TestMetricsWithoutScan(t *testing.T) {
 	if !strings.Contains(string(b), "\nreaper_init_reaped_total 0\n") {
 		t.Errorf("metrics lack the reaped counter:\n%s", b)
 	}
-	st.ChildExit.Store(0)
+	st.ChildExit = 0
 	if err := w.WriteMetrics(); err != nil {
 		t.Fatalf("WriteMetrics: %v", err)
 	}

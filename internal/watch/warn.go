@@ -7,12 +7,13 @@ import (
 	"github.com/reaper-init/reaper-init/internal/logx"
 )
 
-// Thresholds of the PID-pressure warning, in percent of the nearest limit.
+// The PID-pressure warning is said above Config.PIDPressure percent of
+// the nearest limit, again after a move of pressureStepPct, and cleared
+// under pressureClearGap points below the threshold.
 const (
-	pressureWarnPct  = 80 // warn above this
-	pressureClearPct = 75 // say it cleared below this
-	pressureStepPct  = 5  // warn again after a move this large
-	maxHolders       = 3  // processes named in the warning
+	pressureClearGap = 5 // say it cleared this far under the threshold
+	pressureStepPct  = 5 // warn again after a move this large
+	maxHolders       = 3 // processes named in the warning
 )
 
 // zombieWarning is what the last zombie warning said.
@@ -22,6 +23,7 @@ type zombieWarning struct {
 	start  uint64
 	comm   string
 	count  int
+	oldest time.Duration
 }
 
 // pressureWarning is what the last PID-pressure warning said.
@@ -31,6 +33,7 @@ type pressureWarning struct {
 	path   string
 	max    int64
 	pct    int64
+	used   int64
 }
 
 // warnZombies warns when a living process holds more zombies than the
@@ -67,7 +70,8 @@ func (w *Watcher) warnZombies(now time.Time) {
 				over++
 			}
 		}
-		*z = zombieWarning{active: true, pid: p.PID, start: p.StartTime, comm: p.Comm, count: count}
+		*z = zombieWarning{active: true, pid: p.PID, start: p.StartTime, comm: p.Comm, count: count, oldest: w.oldest[top]}
+		w.lastZombie = *z
 		line := "warning: zombies piling up " + logx.KVInt("pid", p.PID) + " " + logx.KV("comm", p.Comm) +
 			" " + logx.KVInt("zombies", count)
 		if age := w.oldest[top]; age > 0 {
@@ -128,20 +132,24 @@ func (w *Watcher) nearest() *limit {
 	return best
 }
 
-// warnPressure warns when PID use passes 80% of the nearest limit, naming
-// the limit and the processes holding the most PIDs. It says a state
-// once, and again when the use moved by 5 points or the limit changed;
-// it says once that the state cleared when the use fell under 75%.
+// warnPressure warns when PID use passes Config.PIDPressure percent (80
+// by default) of the nearest limit, naming the limit and the processes
+// holding the most PIDs. It says a state once, and again when the use
+// moved by 5 points or the limit changed; it says once that the state
+// cleared when the use fell 5 points under the threshold.
 func (w *Watcher) warnPressure() {
 	pw := &w.pwarn
+	warnPct := int64(w.cfg.PIDPressure)
+	clearPct := max(warnPct-pressureClearGap, 0)
 	l := w.nearest()
-	if l != nil && l.used*100 > l.max*pressureWarnPct {
+	if l != nil && l.used*100 > l.max*warnPct {
 		pct := l.used * 100 / l.max
 		if pw.active && l.kind == pw.kind && l.path == pw.path && l.max == pw.max &&
 			abs(int(pct-pw.pct)) < pressureStepPct {
 			return
 		}
-		*pw = pressureWarning{active: true, kind: l.kind, path: l.path, max: l.max, pct: pct}
+		*pw = pressureWarning{active: true, kind: l.kind, path: l.path, max: l.max, pct: pct, used: l.used}
+		w.lastPressure = *pw
 		line := "warning: PID use near its limit " + logx.KV("limit", l.kind) +
 			" used=" + strconv.FormatInt(l.used, 10) + " max=" + strconv.FormatInt(l.max, 10) +
 			" percent=" + strconv.FormatInt(pct, 10) + " " + logx.KVInt("processes", len(w.procs)) +
@@ -162,7 +170,7 @@ func (w *Watcher) warnPressure() {
 			cur = &w.limits[i]
 		}
 	}
-	if cur != nil && cur.max > 0 && cur.used*100 >= cur.max*pressureClearPct {
+	if cur != nil && cur.max > 0 && cur.used*100 >= cur.max*clearPct {
 		return
 	}
 	pw.active = false

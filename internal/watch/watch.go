@@ -4,8 +4,6 @@ import (
 	"errors"
 	"os"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/reaper-init/reaper-init/internal/procfs"
@@ -14,37 +12,34 @@ import (
 // Defaults for the zero values of Config.
 const (
 	DefaultZombieThreshold = 100
+	DefaultPIDPressure     = 80
 	DefaultProcRoot        = "/proc"
 	DefaultCgroupRoot      = "/sys/fs/cgroup"
 )
 
-// Stats are the counters the init's main loop updates (atomically) and
-// the watcher reads.
+// Stats are the init's own counters, which the metrics file reports. The
+// main loop owns them and the watcher reads them: both run on the loop's
+// goroutine, so they are plain fields.
 type Stats struct {
-	Reaped        atomic.Uint64     // every child reaped
-	OrphansReaped atomic.Uint64     // reaped children other than the main child
-	Forwarded     [65]atomic.Uint64 // signals forwarded, by signal number
+	Reaped        uint64     // every child reaped
+	OrphansReaped uint64     // reaped children other than the main child
+	Forwarded     [65]uint64 // signals forwarded, by signal number
 	// ChildExit is the main child's exit status (its code, or 128+N when
 	// signal N killed it) once known, and -1 before.
-	ChildExit atomic.Int64
+	ChildExit int64
 }
 
 // NewStats returns Stats with ChildExit set to -1 (not known yet).
-func NewStats() *Stats {
-	s := new(Stats)
-	s.ChildExit.Store(-1)
-	return s
-}
+func NewStats() *Stats { return &Stats{ChildExit: -1} }
 
 // Config configures a Watcher.
 type Config struct {
-	// Interval is the time between two scans in Run. With 0 Run only
-	// waits for stop, and the metrics file is written by WriteMetrics
-	// alone.
-	Interval time.Duration
 	// ZombieThreshold: warn when one living process holds more zombies
 	// than this. 0 means DefaultZombieThreshold.
 	ZombieThreshold int
+	// PIDPressure: warn when PID use passes this percentage of the
+	// nearest limit. 0 means DefaultPIDPressure.
+	PIDPressure int
 	// MetricsFile is the path of the Prometheus text file; "" for none.
 	MetricsFile string
 	// ProcRoot is where the PID namespace's proc file system is mounted;
@@ -62,8 +57,29 @@ type Config struct {
 	SignalName func(sig int) string
 }
 
+// Budgets of one Step: processes read from /proc, and processes of the
+// table analysed. A stat read costs about 10 µs on a real /proc and an
+// analysed process well under one, so that a step stays under a
+// millisecond at any namespace size.
+const (
+	scanPerStep    = 64
+	analyzePerStep = 4096
+)
+
+// The phases of a tick.
+type phase int
+
+const (
+	idle      phase = iota // no tick in progress
+	scanning               // reading /proc
+	analyzing              // counting zombies and holders
+)
+
 // Watcher scans the PID namespace, warns about zombies and PID pressure,
-// and writes the metrics file. Its methods are safe for concurrent use.
+// and writes the metrics file. A tick runs in bounded steps (Begin, then
+// Step until it reports done) so that the init's main loop can forward a
+// signal or reap between two of them; Tick runs one to completion. A
+// Watcher is not safe for concurrent use: it belongs to the main loop.
 type Watcher struct {
 	cfg   Config
 	st    *Stats
@@ -71,10 +87,14 @@ type Watcher struct {
 	now   func() time.Time // the clock, replaced by tests
 	epoch time.Time        // zero point of the zombie sighting times
 
-	mu sync.Mutex
+	phase    phase
+	began    time.Time
+	scanner  *procfs.Scanner
+	appendFn func(*procfs.Proc)
+	next     int // next process to analyse
 
-	// The last scan, and the per-process aggregates derived from it,
-	// index for index with procs (sorted by PID).
+	// The last complete scan, and the per-process aggregates derived
+	// from it, index for index with procs (sorted by PID).
 	scanned  bool
 	scanTime time.Duration
 	procs    []procfs.Proc
@@ -85,15 +105,21 @@ type Watcher struct {
 	nTasks   int
 	top      []int // indices of the zombie parents with the most zombies, at most maxTop
 	limits   []limit
-	sighted  map[zombieKey]sighting
-	gen      uint32
+	// Zombie sightings: those of the last complete scan, and those of
+	// the scan being analysed. Two maps swapped at each tick, so that
+	// forgetting the zombies that are gone costs a clear, not a sweep.
+	sighted, sighting map[zombieKey]time.Duration
 
-	cg      cgroupResolver
-	zwarn   zombieWarning
-	pwarn   pressureWarning
-	lastErr string // the last error Run logged, to log each error once
-	buf     []byte // the metrics file's contents, reused
-	seq     uint64 // temporary file name counter
+	cg    cgroupResolver
+	zwarn zombieWarning
+	pwarn pressureWarning
+	// The last warning of each kind ever said, for the termination
+	// summary (zero when none was).
+	lastZombie   zombieWarning
+	lastPressure pressureWarning
+
+	buf  []byte // the metrics file's contents, reused
+	mbuf metricsFile
 }
 
 // zombieKey identifies a zombie across PID reuse.
@@ -102,21 +128,17 @@ type zombieKey struct {
 	start uint64
 }
 
-// sighting records when the watcher first saw a zombie, and the scan that
-// saw it last.
-type sighting struct {
-	first time.Duration // since epoch
-	gen   uint32
-}
-
 // maxTop bounds the zombie parents named in the metrics file.
 const maxTop = 10
 
-// New returns a Watcher for cfg that reads and updates st. It does no
-// I/O: the first scan is the first Tick.
+// New returns a Watcher for cfg that reads st. It does no I/O: the first
+// scan is the first Begin or Tick.
 func New(cfg Config, st *Stats) *Watcher {
 	if cfg.ZombieThreshold <= 0 {
 		cfg.ZombieThreshold = DefaultZombieThreshold
+	}
+	if cfg.PIDPressure <= 0 || cfg.PIDPressure > 100 {
+		cfg.PIDPressure = DefaultPIDPressure
 	}
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = DefaultProcRoot
@@ -128,80 +150,82 @@ func New(cfg Config, st *Stats) *Watcher {
 		st = NewStats()
 	}
 	w := &Watcher{
-		cfg:     cfg,
-		st:      st,
-		self:    os.Getpid(),
-		now:     time.Now,
-		sighted: make(map[zombieKey]sighting),
+		cfg:      cfg,
+		st:       st,
+		self:     os.Getpid(),
+		now:      time.Now,
+		scanner:  procfs.NewScanner(),
+		sighted:  make(map[zombieKey]time.Duration),
+		sighting: make(map[zombieKey]time.Duration),
 	}
+	w.appendFn = func(p *procfs.Proc) { w.procs = append(w.procs, *p) }
 	w.epoch = w.now()
 	w.cg.procRoot, w.cg.cgroupRoot = cfg.ProcRoot, cfg.CgroupRoot
 	return w
 }
 
-// Run calls Tick once per Interval until stop is closed. It uses one
-// ticker and nothing else, so an idle init wakes up once per Interval;
-// with an Interval of 0 it only waits for stop. An error is logged once,
-// and again only when it changes or after a tick without error.
-func (w *Watcher) Run(stop <-chan struct{}) {
-	if w.cfg.Interval <= 0 {
-		<-stop
-		return
+// Ticking reports whether a tick is in progress.
+func (w *Watcher) Ticking() bool { return w.phase != idle }
+
+// Begin starts a tick: the scan of /proc. An error (the proc file system
+// cannot be read) ends the tick at once; the metrics file is still
+// written, without the scan's gauges.
+func (w *Watcher) Begin() error {
+	w.began = w.now()
+	w.procs = w.procs[:0]
+	if err := w.scanner.Start(w.cfg.ProcRoot); err != nil {
+		w.phase = idle
+		w.scanned = false
+		return errors.Join(err, w.WriteMetrics())
 	}
-	t := time.NewTicker(w.cfg.Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		err := w.Tick()
-		w.mu.Lock()
-		switch {
-		case err == nil:
-			w.lastErr = ""
-		case err.Error() != w.lastErr:
-			w.lastErr = err.Error()
-			w.logf("warning: watch: " + w.lastErr)
-		}
-		w.mu.Unlock()
-	}
+	w.phase = scanning
+	return nil
 }
 
-// Tick scans the PID namespace once, logs the warnings the result calls
-// for, and writes the metrics file when one is configured.
+// Step does one bounded part of the tick in progress and reports whether
+// the tick is complete. The last step logs the warnings the scan calls
+// for and writes the metrics file. An error ends the tick.
+func (w *Watcher) Step() (done bool, err error) {
+	switch w.phase {
+	case scanning:
+		done, err := w.scanner.Step(scanPerStep, w.appendFn)
+		if err != nil {
+			w.phase = idle
+			w.scanned = false
+			return true, errors.Join(err, w.WriteMetrics())
+		}
+		if done {
+			w.startAnalysis()
+		}
+		return false, nil
+	case analyzing:
+		if w.analyze(analyzePerStep) {
+			return false, nil
+		}
+		return true, w.finish()
+	}
+	return true, nil
+}
+
+// Tick runs one whole tick: the scan, the warnings and the metrics file.
 func (w *Watcher) Tick() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	now := w.now()
-	err := w.scan()
-	if err == nil {
-		w.scanTime = w.now().Sub(now)
-		w.scanned = true
-		w.analyze(now)
-		w.limits = w.readLimits(w.limits[:0])
-		w.warnZombies(now)
-		w.warnPressure()
-	} else {
-		w.scanned = false
+	if err := w.Begin(); err != nil {
+		return err
 	}
-	if w.cfg.MetricsFile != "" {
-		err = errors.Join(err, w.writeMetrics())
+	for {
+		done, err := w.Step()
+		if done {
+			return err
+		}
 	}
-	return err
 }
 
 // WriteMetrics writes the metrics file, when one is configured, from the
-// counters in Stats and the last scan. It does not scan: without a Tick
-// before it the file holds the counters alone. Call it at exit; it is
-// safe to call after Run returned, or while it runs.
+// counters in Stats and the last complete scan. Call it at exit.
 func (w *Watcher) WriteMetrics() error {
 	if w.cfg.MetricsFile == "" {
 		return nil
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	return w.writeMetrics()
 }
 
@@ -211,19 +235,21 @@ func (w *Watcher) logf(line string) {
 	}
 }
 
-// scan reads every process of the namespace into w.procs, sorted by PID.
-func (w *Watcher) scan() error {
-	w.procs = w.procs[:0]
-	err := procfs.Scan(w.cfg.ProcRoot, func(p *procfs.Proc) { w.procs = append(w.procs, *p) })
-	if err != nil {
-		return err
-	}
+// startAnalysis prepares the per-process tables for the scan just read.
+func (w *Watcher) startAnalysis() {
 	// /proc lists processes in PID order; sort only if it did not.
 	byPID := func(a, b procfs.Proc) int { return a.PID - b.PID }
 	if !slices.IsSortedFunc(w.procs, byPID) {
 		slices.SortFunc(w.procs, byPID)
 	}
-	return nil
+	n := len(w.procs)
+	w.zombies = resize(w.zombies, n)
+	w.held = resize(w.held, n)
+	w.oldest = resize(w.oldest, n)
+	w.nZombies, w.nTasks = 0, 0
+	clear(w.sighting)
+	w.next = 0
+	w.phase = analyzing
 }
 
 // index returns the index of pid in w.procs, or -1.
@@ -235,18 +261,13 @@ func (w *Watcher) index(pid int) int {
 	return i
 }
 
-// analyze derives from w.procs the zombie counts of every living parent,
-// the tasks each process holds, the ages of the zombies, and the top
-// zombie parents.
-func (w *Watcher) analyze(now time.Time) {
-	n := len(w.procs)
-	w.zombies = resize(w.zombies, n)
-	w.held = resize(w.held, n)
-	w.oldest = resize(w.oldest, n)
-	w.nZombies, w.nTasks = 0, 0
-	w.gen++
-	at := now.Sub(w.epoch)
-	for i := range w.procs {
+// analyze counts, for at most max more processes of the scan, the zombies
+// of every living parent, the tasks each process holds and the ages of
+// the zombies. It reports whether processes are left.
+func (w *Watcher) analyze(max int) bool {
+	at := w.began.Sub(w.epoch)
+	end := min(w.next+max, len(w.procs))
+	for i := w.next; i < end; i++ {
 		p := &w.procs[i]
 		tasks := p.Threads
 		if p.Zombie() || tasks < 1 {
@@ -267,23 +288,25 @@ func (w *Watcher) analyze(now time.Time) {
 		}
 		w.zombies[j]++
 		k := zombieKey{p.PID, p.StartTime}
-		s, seen := w.sighted[k]
+		first, seen := w.sighted[k]
 		if !seen {
-			s.first = at
+			first = at
 		}
-		s.gen = w.gen
-		w.sighted[k] = s
+		w.sighting[k] = first
 		// A zombie first seen now has an unknown age; one seen before
 		// has been a zombie at least since then.
-		if age := at - s.first; seen && age > w.oldest[j] {
+		if age := at - first; seen && age > w.oldest[j] {
 			w.oldest[j] = age
 		}
 	}
-	for k, s := range w.sighted {
-		if s.gen != w.gen {
-			delete(w.sighted, k)
-		}
-	}
+	w.next = end
+	return end < len(w.procs)
+}
+
+// finish ends a tick: the top zombie parents, the limits, the warnings,
+// the metrics file.
+func (w *Watcher) finish() error {
+	w.sighted, w.sighting = w.sighting, w.sighted
 	// The top zombie parents, most zombies first, then lowest PID.
 	w.top = w.top[:0]
 	for i, z := range w.zombies {
@@ -301,6 +324,13 @@ func (w *Watcher) analyze(now time.Time) {
 			}
 		}
 	}
+	w.scanTime = w.now().Sub(w.began)
+	w.scanned = true
+	w.phase = idle
+	w.limits = w.readLimits(w.limits[:0])
+	w.warnZombies(w.began)
+	w.warnPressure()
+	return w.WriteMetrics()
 }
 
 // resize returns s with length n and every element zero, reusing its

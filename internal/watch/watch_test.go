@@ -370,70 +370,49 @@ func TestTickScanError(t *testing.T) {
 	}
 }
 
-func TestRun(t *testing.T) {
-	e := newEnv(t, Config{Interval: 5 * time.Millisecond})
-	e.w.now = time.Now
-	e.w.cfg.MetricsFile = filepath.Join(t.TempDir(), "metrics.prom")
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		e.w.Run(stop)
-		close(done)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
+// TestStepped: a tick run in steps sees what a whole tick sees, each
+// step reads a bounded number of processes, and signals and reaps can
+// run between steps.
+func TestStepped(t *testing.T) {
+	e := newEnv(t, Config{})
+	procfstest.Tree(t, e.proc, 2000)
+	procfstest.Write(t, e.proc, procfstest.Proc{PID: 4999, PPID: 1, Comm: "jobrunner", StartTime: 7})
+	e.zombies(4999, 5000, 150)
+	if err := e.w.Begin(); err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
 	for {
-		b, err := os.ReadFile(e.w.cfg.MetricsFile)
-		if err == nil && strings.Contains(string(b), "reaper_init_processes 1\n") {
+		before := len(e.w.procs)
+		done, err := e.w.Step()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if read := len(e.w.procs) - before; read > scanPerStep {
+			t.Fatalf("a step read %d processes, want at most %d", read, scanPerStep)
+		}
+		steps++
+		if done {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Run wrote no metrics file with the scan's gauges within 10s (last: %q, %v)", b, err)
+		if !e.w.Ticking() {
+			t.Fatal("Ticking() false before the last step")
 		}
-		time.Sleep(time.Millisecond)
 	}
-	close(stop)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return within 10s of stop")
+	if e.w.Ticking() {
+		t.Error("Ticking() after the last step")
 	}
-}
-
-func TestRunLogsErrorsOnce(t *testing.T) {
-	var (
-		lines = make(chan string, 100)
-		proc  = filepath.Join(t.TempDir(), "proc")
-	)
-	w := New(Config{Interval: time.Millisecond, ProcRoot: proc, Logf: func(l string) { lines <- l }}, nil)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		w.Run(stop)
-		close(done)
-	}()
-	select {
-	case l := <-lines:
-		if !strings.HasPrefix(l, "warning: watch: ") || !strings.Contains(l, proc) {
-			t.Errorf("logged %q, want a warning naming %s", l, proc)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run logged no error within 10s")
+	if steps < len(e.w.procs)/scanPerStep {
+		t.Errorf("%d steps for %d processes", steps, len(e.w.procs))
 	}
-	time.Sleep(50 * time.Millisecond) // about fifty more failing ticks
-	close(stop)
-	<-done
-	if len(lines) != 0 {
-		t.Errorf("the same error was logged %d more times, want once", len(lines))
+	expectLine(t, e.lines, "warning: zombies piling up", map[string]string{"pid": "4999", "zombies": "150"})
+	stepped := e.w.nTasks
+	e.lines = nil
+	if err := e.w.Tick(); err != nil {
+		t.Fatal(err)
 	}
-}
-
-func TestRunNoInterval(t *testing.T) {
-	w := New(Config{ProcRoot: filepath.Join(t.TempDir(), "none"), MetricsFile: filepath.Join(t.TempDir(), "m")}, nil)
-	stop := make(chan struct{})
-	close(stop)
-	w.Run(stop) // must return at once, without scanning or writing
-	if _, err := os.Stat(w.cfg.MetricsFile); !os.IsNotExist(err) {
-		t.Errorf("Run with no interval wrote the metrics file (%v)", err)
+	if e.w.nTasks != stepped {
+		t.Errorf("a whole tick counted %d tasks, the stepped one %d", e.w.nTasks, stepped)
 	}
 }
 
