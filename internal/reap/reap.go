@@ -13,6 +13,7 @@ import (
 	"os"
 	"unsafe"
 
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,10 +39,7 @@ func All(fn func(pid int, ws Status)) int {
 	n := 0
 	for {
 		var ws Status
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if err == unix.EINTR {
-			continue
-		}
+		pid, err := rawsys.Wait4(-1, &ws, unix.WNOHANG)
 		if err != nil || pid <= 0 {
 			return n
 		}
@@ -52,45 +50,61 @@ func All(fn func(pid int, ws Status)) int {
 
 // Next reports the PID of an exited child that has not been reaped yet,
 // without reaping it (waitid with WNOWAIT), so that its /proc entry can be
-// read first. It returns 0 when no child has exited.
+// read, or the handler told, first. It returns 0 when no child has
+// exited.
 func Next() int {
-	for {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0
-		}
-		return int(siginfoPID(&info))
+	pid, _ := Peek(false)
+	return pid
+}
+
+// Peek is Next that also reports, with stopped set, a child that has
+// stopped (job control) and whose stop has not been collected; stop then
+// says which it is.
+func Peek(stopped bool) (pid int, stop bool) {
+	opts := unix.WEXITED | unix.WNOHANG | unix.WNOWAIT
+	if stopped {
+		opts |= unix.WSTOPPED
 	}
+	var info unix.Siginfo
+	if err := rawsys.Waitid(unix.P_ALL, 0, &info, opts); err != nil {
+		return 0, false
+	}
+	ci := (*childInfo)(unsafe.Pointer(&info))
+	return int(ci.pid), ci.code == cldStopped
 }
 
 // One reaps the exited child pid. It returns false when pid is not an
 // exited child of the caller.
-func One(pid int) (Status, bool) {
-	for {
-		var ws Status
-		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		return ws, err == nil && got == pid
+func One(pid int) (Status, bool) { return Collect(pid, false) }
+
+// Collect is One that, with stopped set, also collects the stop of a
+// stopped child (the Status then says Stopped).
+func Collect(pid int, stopped bool) (Status, bool) {
+	opts := unix.WNOHANG
+	if stopped {
+		opts |= unix.WUNTRACED
 	}
+	var ws Status
+	got, err := rawsys.Wait4(pid, &ws, opts)
+	return ws, err == nil && got == pid
 }
 
 // HasChildren reports whether the caller has any child left, living or
 // exited but not reaped.
 func HasChildren() bool {
-	for {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		return err != unix.ECHILD
+	var info unix.Siginfo
+	err := rawsys.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT)
+	return err != unix.ECHILD
+}
+
+// IsSubreaper reports whether the caller is a child subreaper (the
+// attribute survives exec: a parent may have made it one).
+func IsSubreaper() (bool, error) {
+	var v int32
+	if err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&v)), 0, 0, 0); err != nil {
+		return false, os.NewSyscallError("prctl PR_GET_CHILD_SUBREAPER", err)
 	}
+	return v != 0, nil
 }
 
 // SetSubreaper makes the calling process a child subreaper: orphans below
@@ -112,9 +126,8 @@ type childInfo struct {
 	_                     [100]byte
 }
 
-func siginfoPID(info *unix.Siginfo) int32 {
-	return (*childInfo)(unsafe.Pointer(info)).pid
-}
+// cldStopped is the si_code of a child that stopped.
+const cldStopped = 5
 
 var _ [unsafe.Sizeof(unix.Siginfo{}) - unsafe.Sizeof(childInfo{})]struct{}
 var _ [unsafe.Sizeof(childInfo{}) - unsafe.Sizeof(unix.Siginfo{})]struct{}
