@@ -1,51 +1,89 @@
 package signals
 
-import "golang.org/x/sys/unix"
+import (
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
 
 // Forwardable reports whether reaper-init passes sig on to its child when
-// it receives it from outside. It says no to SIGCHLD (it drives the reap
-// loop), to the fault signals (a kill -SEGV aimed at PID 1 is not meant
-// for the application, and tini and catatonit drop them too), to SIGTTIN
-// and SIGTTOU (job-control noise aimed at the init itself), to the
-// real-time signals the C library and Go runtime reserve, to SIGPROF,
-// which the Go runtime keeps for its profiler and never hands on, and to
-// SIGKILL and SIGSTOP, which nobody can catch.
+// another process sends it: every signal but SIGCHLD (it drives the reap
+// loop), SIGKILL and SIGSTOP (nobody can catch them), and 32 to 34, which
+// the C library and the Go runtime reserve. Fault signals, SIGTTIN,
+// SIGTTOU and SIGPROF sent with kill are the application's business
+// (docker kill -s ABRT for a core dump); the same signals raised by the
+// kernel about reaper-init itself never get this far (package catch).
 func Forwardable(sig unix.Signal) bool {
 	switch sig {
-	case unix.SIGCHLD, unix.SIGKILL, unix.SIGSTOP,
-		unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP,
-		unix.SIGSYS, unix.SIGABRT, unix.SIGSTKFLT,
-		unix.SIGTTIN, unix.SIGTTOU, unix.SIGPROF:
+	case unix.SIGCHLD, unix.SIGKILL, unix.SIGSTOP:
 		return false
 	}
 	return sig >= 1 && sig <= Max && (sig < 32 || sig > rtmin)
 }
 
-// Terminating reports whether sig asks a process to end: the signals
-// after which a grace period starts.
-func Terminating(sig unix.Signal) bool {
+// JobControl reports whether sig is one of the job-control signals that
+// reaper-init, when it is not PID 1, follows with stopping or continuing
+// itself: SIGTSTP, SIGTTIN, SIGTTOU and SIGCONT.
+func JobControl(sig unix.Signal) bool {
 	switch sig {
-	case unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGHUP:
+	case unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGCONT:
 		return true
 	}
 	return false
 }
 
-// Catch returns the signals reaper-init must handle itself, other than
-// SIGCHLD: every forwardable signal, and the fault signals as well,
-// because a Go program that does not ask for an externally sent SIGILL,
-// SIGTRAP, SIGSYS, SIGABRT, SIGQUIT or SIGSTKFLT crashes on it. With
-// forwardURG false, SIGURG is left to the Go runtime, which ignores it.
-func Catch(forwardURG bool) []unix.Signal {
-	sigs := make([]unix.Signal, 0, Max)
-	for s := unix.Signal(1); s <= Max; s++ {
-		switch {
-		case s == unix.SIGCHLD || s == unix.SIGKILL || s == unix.SIGSTOP:
-		case s >= 32 && s <= rtmin:
-		case s == unix.SIGURG && !forwardURG:
-		default:
-			sigs = append(sigs, s)
+// Set is a set of signals. The zero value is empty.
+type Set uint64
+
+// Has reports whether sig is in the set.
+func (s Set) Has(sig unix.Signal) bool { return sig >= 1 && sig <= Max && s&(1<<(sig-1)) != 0 }
+
+// Add returns the set with sig added.
+func (s Set) Add(sig unix.Signal) Set {
+	if sig < 1 || sig > Max {
+		return s
+	}
+	return s | 1<<(sig-1)
+}
+
+// String lists the set's signals by name, comma-separated.
+func (s Set) String() string {
+	var b strings.Builder
+	for sig := unix.Signal(1); sig <= Max; sig++ {
+		if s.Has(sig) {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(Name(sig))
 		}
 	}
-	return sigs
+	return b.String()
 }
+
+// DefaultStop is the default set of terminating signals: the ones after
+// which a grace period starts, and whose arrival writes the provisional
+// termination summary.
+const DefaultStop = Set(1<<(unix.SIGTERM-1) | 1<<(unix.SIGINT-1) | 1<<(unix.SIGQUIT-1) | 1<<(unix.SIGHUP-1))
+
+// ParseSet reads a comma-separated list of signal names or numbers
+// ("TERM,INT,WINCH", "SIGRTMIN+3"). SIGKILL and SIGSTOP, which never
+// reach the init, are refused, and so is an empty list.
+func ParseSet(list string) (Set, error) {
+	var s Set
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		sig, err := Parse(f)
+		if err != nil {
+			return 0, err
+		}
+		if sig == unix.SIGKILL || sig == unix.SIGSTOP {
+			return 0, errorf(Name(sig) + " cannot be caught")
+		}
+		s = s.Add(sig)
+	}
+	return s, nil
+}
+
+// Terminating reports whether sig is in the default set of terminating
+// signals (TERM, INT, QUIT, HUP).
+func Terminating(sig unix.Signal) bool { return DefaultStop.Has(sig) }

@@ -2,8 +2,6 @@ package signals
 
 import (
 	"errors"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,9 +150,6 @@ func TestNamesMatchKernel(t *testing.T) {
 // passes on.
 var notForwarded = map[unix.Signal]bool{
 	unix.SIGCHLD: true, unix.SIGKILL: true, unix.SIGSTOP: true,
-	unix.SIGSEGV: true, unix.SIGBUS: true, unix.SIGFPE: true, unix.SIGILL: true,
-	unix.SIGTRAP: true, unix.SIGSYS: true, unix.SIGABRT: true, unix.SIGSTKFLT: true,
-	unix.SIGTTIN: true, unix.SIGTTOU: true, unix.SIGPROF: true,
 	32: true, 33: true, 34: true,
 }
 
@@ -176,6 +171,8 @@ func TestForwardable(t *testing.T) {
 		unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2,
 		unix.SIGPIPE, unix.SIGALRM, unix.SIGCONT, unix.SIGTSTP, unix.SIGURG, unix.SIGWINCH,
 		unix.SIGIO, unix.SIGPWR, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM,
+		unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS,
+		unix.SIGABRT, unix.SIGSTKFLT, unix.SIGTTIN, unix.SIGTTOU, unix.SIGPROF,
 		35, 64,
 	} {
 		if !Forwardable(sig) {
@@ -198,47 +195,29 @@ func TestTerminating(t *testing.T) {
 	}
 }
 
-func TestCatch(t *testing.T) {
-	never := []unix.Signal{unix.SIGCHLD, unix.SIGKILL, unix.SIGSTOP, 32, 33, 34}
-	for _, urg := range []bool{true, false} {
-		catch := Catch(urg)
-		sorted := slices.Clone(catch)
-		slices.Sort(sorted)
-		if len(slices.Compact(sorted)) != len(catch) {
-			t.Errorf("Catch(%v) = %v, want each signal once", urg, catch)
+func TestParseSet(t *testing.T) {
+	s, err := ParseSet("TERM, sigwinch,SIGRTMIN+3,1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []unix.Signal{unix.SIGTERM, unix.SIGWINCH, 37, unix.SIGHUP} {
+		if !s.Has(sig) {
+			t.Errorf("ParseSet: %s missing from %s", Name(sig), s)
 		}
-		for _, sig := range never {
-			if slices.Contains(catch, sig) {
-				t.Errorf("Catch(%v) contains %s", urg, Name(sig))
-			}
+	}
+	if s.Has(unix.SIGINT) || s.Has(0) || s.Has(65) {
+		t.Errorf("ParseSet: %s has more than asked", s)
+	}
+	if got := s.String(); got != "SIGHUP,SIGTERM,SIGWINCH,SIGRTMIN+3" {
+		t.Errorf("String() = %q", got)
+	}
+	for _, bad := range []string{"", "TERM,", "KILL", "TERM,STOP", "FOO", "0"} {
+		if _, err := ParseSet(bad); err == nil {
+			t.Errorf("ParseSet(%q) accepted", bad)
 		}
-		if got := slices.Contains(catch, unix.SIGURG); got != urg {
-			t.Errorf("Catch(%v) contains SIGURG: %v, want %v", urg, got, urg)
-		}
-		// Every forwardable signal is caught (SIGURG only when asked),
-		// and so are the fault signals, which would crash a Go program
-		// that did not ask for them.
-		for sig := unix.Signal(1); sig <= Max; sig++ {
-			if sig == unix.SIGURG && !urg {
-				continue
-			}
-			if Forwardable(sig) && !slices.Contains(catch, sig) {
-				t.Errorf("Catch(%v) misses forwardable %s", urg, Name(sig))
-			}
-		}
-		for _, sig := range []unix.Signal{unix.SIGILL, unix.SIGTRAP, unix.SIGSYS, unix.SIGABRT,
-			unix.SIGQUIT, unix.SIGSTKFLT, unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGTTIN, unix.SIGTTOU} {
-			if !slices.Contains(catch, sig) {
-				t.Errorf("Catch(%v) misses %s", urg, Name(sig))
-			}
-		}
-		want := Max - len(never)
-		if !urg {
-			want--
-		}
-		if len(catch) != want {
-			t.Errorf("len(Catch(%v)) = %d, want %d", urg, len(catch), want)
-		}
+	}
+	if DefaultStop.String() != "SIGHUP,SIGINT,SIGQUIT,SIGTERM" {
+		t.Errorf("DefaultStop = %s", DefaultStop)
 	}
 }
 
@@ -362,74 +341,6 @@ func TestParseRuleErrors(t *testing.T) {
 		msg := err.Error()
 		if !strings.Contains(msg, tt.want) || !strings.HasPrefix(msg, "rewrite ") || strings.ContainsAny(msg, "\n\r") {
 			t.Errorf("ParseRule(%q) error %q, want one line starting with \"rewrite \" and mentioning %q", tt.spec, msg, tt.want)
-		}
-	}
-}
-
-func TestLastSetting(t *testing.T) {
-	tests := []struct {
-		godebug, key string
-		value        string
-		ok           bool
-	}{
-		{"", "asyncpreemptoff", "", false},
-		{"asyncpreemptoff=1", "asyncpreemptoff", "1", true},
-		{"asyncpreemptoff=0", "asyncpreemptoff", "0", true},
-		{"asyncpreemptoff=", "asyncpreemptoff", "", true},
-		{"asyncpreemptoff", "asyncpreemptoff", "", false},
-		{"asyncpreemptoff=1,asyncpreemptoff=0", "asyncpreemptoff", "0", true},
-		{"asyncpreemptoff=0,gctrace=1,asyncpreemptoff=1", "asyncpreemptoff", "1", true},
-		{"gctrace=1,madvdontneed=1", "asyncpreemptoff", "", false},
-		{"xasyncpreemptoff=1", "asyncpreemptoff", "", false},
-		{"asyncpreemptoffx=1", "asyncpreemptoff", "", false},
-		{" asyncpreemptoff=1", "asyncpreemptoff", "", false},
-		{"asyncpreemptoff=1=2", "asyncpreemptoff", "1=2", true},
-		{",,asyncpreemptoff=1,,", "asyncpreemptoff", "1", true},
-	}
-	for _, tt := range tests {
-		value, ok := lastSetting(tt.godebug, tt.key)
-		if value != tt.value || ok != tt.ok {
-			t.Errorf("lastSetting(%q, %q) = %q, %v; want %q, %v", tt.godebug, tt.key, value, ok, tt.value, tt.ok)
-		}
-	}
-}
-
-func TestURGForwardable(t *testing.T) {
-	saved := LinkedGODEBUG
-	t.Cleanup(func() { LinkedGODEBUG = saved })
-	tests := []struct {
-		linked  string
-		godebug string // "-" for unset
-		want    bool
-	}{
-		{"", "-", false},
-		{"", "", false},
-		{"asyncpreemptoff=1", "-", true},
-		{"asyncpreemptoff=1", "", true},
-		{"asyncpreemptoff=1", "gctrace=1", true},
-		{"asyncpreemptoff=1", "asyncpreemptoff=0", false},
-		{"asyncpreemptoff=1", "asyncpreemptoff=1", true},
-		{"asyncpreemptoff=1", "asyncpreemptoff=0,asyncpreemptoff=1", true},
-		{"asyncpreemptoff=1", "asyncpreemptoff=1,asyncpreemptoff=0", false},
-		{"asyncpreemptoff=1", "asyncpreemptoff=x", true},
-		{"asyncpreemptoff=1", "asyncpreemptoff=", true},
-		{"asyncpreemptoff=1", "asyncpreemptoff=2", true},
-		{"", "asyncpreemptoff=1", true},
-		{"", "gctrace=1,asyncpreemptoff=1", true},
-		{"asyncpreemptoff=0", "-", false},
-		{"gctrace=0,asyncpreemptoff=1", "-", true},
-		{"asyncpreemptoff=1,asyncpreemptoff=0", "-", false},
-	}
-	for _, tt := range tests {
-		LinkedGODEBUG = tt.linked
-		if tt.godebug == "-" {
-			t.Setenv("GODEBUG", "")
-			os.Unsetenv("GODEBUG")
-		} else {
-			t.Setenv("GODEBUG", tt.godebug)
-		}
-		if got := urgForwardableLinked(); got != tt.want {
-			t.Errorf("LinkedGODEBUG %q, GODEBUG %q: urgForwardableLinked() = %v, want %v", tt.linked, tt.godebug, got, tt.want)
 		}
 	}
 }
