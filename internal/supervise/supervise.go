@@ -1,28 +1,46 @@
 // Package supervise is reaper-init's main loop: it waits for signals,
-// forwards them, reaps children, and decides when and how the init ends.
+// forwards them, reaps children, runs the watch, and decides when and how
+// the init ends.
 //
-// Everything happens on one goroutine, in [Supervisor.Run]: signals, the
-// reap loop and the deadlines of the grace period, so there is no lock and
-// no second waiter. The loop sleeps in ppoll on the signal pipe of a
-// signals.Catcher, with the nearest deadline as its timeout, and wakes
-// only for a signal or a deadline it set itself.
+// # One loop, one actor
+//
+// Everything that changes state happens on one goroutine, in
+// [Supervisor.Run]: signals, the reap loop, the deadlines (grace end,
+// dump-wait end, settle end, held signals, the next watch tick) and the
+// watch's /proc scan, so there is no lock, no timer goroutine and no
+// second waiter. The loop sleeps in one wait (see waiter) until the signal
+// pipe is readable or the nearest deadline passes. Work that may be long
+// (a /proc scan of 30,000 processes, a walk of a large process tree) runs
+// in bounded steps of well under a millisecond, with the pipe read and the
+// deadlines checked between two steps, so that a signal or a reap is never
+// held back by more than a step.
+//
+// Plain signals are forwarded by the signal handler itself (package
+// catch); the loop sets what the handler may do, does the bookkeeping for
+// what it did, and decides everything else: delays, the grace period, the
+// second-signal rule, job control, pause mode.
 //
 // # Ending
 //
 // Without a grace period the init ends as tini does: as soon as the main
 // child has been reaped, with its status. With --grace D:
 //
-//   - Escalation: once a terminating signal (TERM, INT, QUIT, HUP, after
-//     rewriting) has been forwarded, the main child has D to exit. Then
-//     the optional dump signal goes to everything still alive, and after
-//     --dump-wait SIGKILL goes to the child's process group and to every
-//     other process the init answers for: all of the PID namespace when it
-//     is PID 1 (kill(-1)), its descendants otherwise.
+//   - Escalation: once a terminating signal (TERM, INT, QUIT, HUP by
+//     default, after rewriting; see --stop-signals) has been forwarded,
+//     the main child has D to exit. Then the optional dump signal goes to
+//     everything still alive, and after --dump-wait SIGKILL goes to the
+//     child's process group and to every other process the init answers
+//     for: all of the PID namespace when it is PID 1 (kill(-1)), its
+//     descendants otherwise.
 //   - Drain: when the main child exits and other processes remain, they
 //     get SIGTERM, then have what is left of D (D when no escalation was
 //     running) before the same dump and SIGKILL. The init exits with the
-//     main child's status once nothing is left to reap.
+//     main child's status once nothing is left.
 //   - A second terminating signal during either wait kills at once.
+//
+// In pause mode (no child) SIGTERM and SIGINT end the init with status 0,
+// after the same drain when --grace is set; every other signal is
+// ignored.
 package supervise
 
 import (
@@ -31,8 +49,10 @@ import (
 
 	"github.com/reaper-init/reaper-init/internal/logx"
 	"github.com/reaper-init/reaper-init/internal/procfs"
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"github.com/reaper-init/reaper-init/internal/reap"
 	"github.com/reaper-init/reaper-init/internal/signals"
+	"github.com/reaper-init/reaper-init/internal/watch"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,64 +61,103 @@ import (
 // waited for; as PID 1 the kernel kills what is left when the init exits).
 const settle = 5 * time.Second
 
+// othersPoll is how often a PID 1 in a drain looks whether processes that
+// are not its children (they joined the namespace from outside, as docker
+// exec does) are still there: they tell it nothing when they exit.
+const othersPoll = 50 * time.Millisecond
+
+// walkPerStep bounds the processes one step of a process-tree walk
+// visits (a few system calls each).
+const walkPerStep = 48
+
 // logListMax bounds how many processes one log line names.
 const logListMax = 20
 
 // Config is what the supervisor needs to know about the child and the
 // user's choices.
 type Config struct {
-	Child       int               // the main child's PID, also its process group ID
+	Child       int               // the main child's PID, also its process group ID; 0 in pause mode
 	PID1        bool              // the init is PID 1 of its namespace
 	SingleChild bool              // forward to the child only, not its group
 	Rewrites    *signals.Rewrites // nil: forward unchanged
+	Stop        signals.Set       // terminating signals; 0 means signals.DefaultStop
 	Grace       time.Duration     // 0: no escalation, no drain
 	DumpSignal  unix.Signal       // 0: none
 	DumpWait    time.Duration
 	Delays      *[signals.Max + 1]time.Duration // nil: no delays
 	WarnOnReap  bool                            // log each reaped orphan
-	Log         *logx.Logger
-	ProcRoot    string // "/proc"
+	// JobControl: the init is not PID 1, so it stops when the main child
+	// stops and continues it when continued, as a shell's job expects.
+	JobControl bool
+	// TTY is the terminal whose foreground group the child was given, or
+	// -1.
+	TTY int
+	Log *logx.Logger
+	// ProcRoot is where the namespace's proc file system is; "" is /proc.
+	ProcRoot string
 
-	// OnReap, when set, is called for every reaped child with its exit
-	// code (code or 128+N) and whether it was the main child.
-	OnReap func(pid, code int, main bool)
-	// OnForward, when set, is called with every signal sent on.
-	OnForward func(sig unix.Signal)
+	// Watch, when not nil, is ticked every WatchInterval.
+	Watch         *watch.Watcher
+	WatchInterval time.Duration
+	// Stats are updated for every reap and forwarded signal; nil for none.
+	Stats *watch.Stats
+
+	// OnStopping, when set, is called once, when the first terminating
+	// signal arrives (before it is forwarded or held): the provisional
+	// termination summary.
+	OnStopping func(sig unix.Signal, at time.Time)
 }
 
 type phase int
 
 const (
 	running  phase = iota // the main child is alive, no deadline passed
-	draining              // the main child is gone; others got SIGTERM
+	draining              // the main child is gone (or pause mode ends); others got SIGTERM
 	dumping               // the dump signal went out; SIGKILL follows
 	killed                // SIGKILL went out; reaping what is left
 )
 
+// Signals is where the supervisor gets its signals and how it steers the
+// signal handler: the catch package in production.
+type Signals interface {
+	FD() int            // readable when signals have arrived
+	Read(b []byte) int  // reads what has arrived, without blocking
+	ChildSeen()         // a SIGCHLD byte was read
+	SetTarget(t, c int) // where the handler forwards (catch.SetTarget)
+	SetForward(s, t int)
+	DisableFast()
+}
+
 // Supervisor runs the main loop. Create it with New.
 type Supervisor struct {
-	cfg     Config
-	signals Signals
+	cfg   Config
+	sigs  Signals
+	wait  *waiter
+	clock func() time.Time
+	buf   [128]byte
 
 	phase      phase
 	mainDone   bool
-	mainCode   int
-	terminated bool // a terminating signal was forwarded
+	terminated bool // a terminating signal was forwarded (grace running)
+	stopping   bool // a terminating signal has arrived (OnStopping called)
+	pauseEnd   bool // pause mode: TERM or INT arrived
+	jobStopped bool // stopped with the child; SIGCONT gives it the terminal back
 
 	// Deadlines; the zero time means none.
-	graceEnd  time.Time // end of the grace period
-	dumpEnd   time.Time // end of --dump-wait
-	settleEnd time.Time // end of the wait after SIGKILL
+	graceEnd  time.Time
+	dumpEnd   time.Time
+	settleEnd time.Time
+	othersAt  time.Time
+	tickAt    time.Time
+	held      [signals.Max + 1]time.Time
 	settled   bool
 
-	pending [signals.Max + 1]time.Time // due time of held signals
-}
+	walker  *procfs.Walker
+	walk    walkJob
+	killWhy string // why killAll ran, for its log line
+	lastErr string // the watch's last error, logged once
 
-// Signals is where the supervisor gets its signals from: a
-// *signals.Catcher in production.
-type Signals interface {
-	FD() int                     // readable when signals have arrived
-	Drain(func(sig unix.Signal)) // hands over what has arrived
+	out Outcome
 }
 
 // New returns a supervisor that reads its signals from sigs.
@@ -106,50 +165,124 @@ func New(cfg Config, sigs Signals) *Supervisor {
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = "/proc"
 	}
-	return &Supervisor{cfg: cfg, signals: sigs}
+	if cfg.Stop == 0 {
+		cfg.Stop = signals.DefaultStop
+	}
+	if cfg.Stats == nil {
+		cfg.Stats = watch.NewStats()
+	}
+	return &Supervisor{cfg: cfg, sigs: sigs, clock: time.Now, walker: procfs.NewWalker()}
 }
 
-// Run loops until the init should exit and returns the main child's exit
-// code (code, or 128+N for signal N), before any -e remapping. pending,
-// when not 0, is handled first, as if it had just arrived.
-func (s *Supervisor) Run(pending unix.Signal) int {
+// Run loops until the init should exit and says how it ended. pending are
+// signals received before the loop started (by an earlier image of the
+// init, or the parent's death noticed at start-up), handled first as if
+// they had just arrived.
+func (s *Supervisor) Run(pending []unix.Signal) Outcome {
+	w, err := newWaiter(s.sigs.FD())
+	if err != nil {
+		s.cfg.Log.Error("cannot wait for signals: " + err.Error())
+		s.out.Err = err
+		return s.out
+	}
+	s.wait = w
+	if s.cfg.Watch != nil && s.cfg.WatchInterval > 0 {
+		s.tickAt = s.clock().Add(s.cfg.WatchInterval)
+	}
+	s.updateFast()
 	s.reapAll()
-	if pending != 0 {
-		s.receive(pending)
+	for _, sig := range pending {
+		s.receive(sig, false)
 	}
-	s.advance()
-	fds := []unix.PollFd{{Fd: int32(s.signals.FD()), Events: unix.POLLIN}}
-	onSignal := s.onSignal // one closure, not one per wake-up
-	for !s.done() {
-		var timeout *unix.Timespec
-		if next := s.nextDeadline(); !next.IsZero() {
-			ts := unix.NsecToTimespec(max(int64(time.Until(next)), 0))
-			timeout = &ts
-		}
-		fds[0].Revents = 0
-		if _, err := unix.Ppoll(fds, timeout, nil); err != nil && err != unix.EINTR {
-			s.cfg.Log.Error("ppoll: " + err.Error())
-			time.Sleep(10 * time.Millisecond) // never spin
-		}
-		s.signals.Drain(onSignal)
-		s.expire(time.Now())
+	for {
+		s.pollSignals()
+		s.expire(s.clock())
 		s.advance()
+		if s.done() {
+			break
+		}
+		if s.background() {
+			continue
+		}
+		next := s.nextDeadline()
+		if !next.IsZero() {
+			d := next.Sub(s.clock())
+			if d <= 0 {
+				continue
+			}
+			s.wait.wait(d)
+		} else {
+			s.wait.wait(0)
+		}
 	}
-	return s.mainCode
+	s.sigs.DisableFast()
+	s.reportKills()
+	s.out.Settled = s.settled
+	return s.out
 }
 
-func (s *Supervisor) onSignal(sig unix.Signal) {
-	if sig == unix.SIGCHLD {
-		s.reapAll()
-	} else {
-		s.receive(sig)
+// pollSignals reads every signal that has arrived and acts on it.
+func (s *Supervisor) pollSignals() {
+	for {
+		n := s.sigs.Read(s.buf[:])
+		if n <= 0 {
+			return
+		}
+		for _, b := range s.buf[:n] {
+			sig := unix.Signal(b &^ forwardedBit)
+			if sig == unix.SIGCHLD {
+				// Clear first: a SIGCHLD arriving from here on writes
+				// a new byte, so no exit goes unnoticed.
+				s.sigs.ChildSeen()
+				s.reapAll()
+				continue
+			}
+			s.receive(sig, b&forwardedBit != 0)
+		}
+		if n < len(s.buf) {
+			return
+		}
+	}
+}
+
+// forwardedBit marks a byte whose signal the handler forwarded itself
+// (catch.Forwarded).
+const forwardedBit = 0x80
+
+// background does one bounded step of the work in progress (a process
+// walk, else a watch tick) and reports whether there was any.
+func (s *Supervisor) background() bool {
+	if s.walk.active {
+		s.stepWalk()
+		return true
+	}
+	if s.cfg.Watch != nil && s.cfg.Watch.Ticking() {
+		done, err := s.cfg.Watch.Step()
+		if done {
+			s.watchResult(err)
+		}
+		return true
+	}
+	return false
+}
+
+// watchResult logs a watch error once, and again only when it changes or
+// after a tick without error.
+func (s *Supervisor) watchResult(err error) {
+	switch {
+	case err == nil:
+		s.lastErr = ""
+	case err.Error() != s.lastErr:
+		s.lastErr = err.Error()
+		s.cfg.Log.Warn("watch: " + s.lastErr)
 	}
 }
 
 // nextDeadline is the earliest deadline set, or the zero time.
 func (s *Supervisor) nextDeadline() time.Time {
-	next := earliest(earliest(s.graceEnd, s.dumpEnd), s.settleEnd)
-	for _, due := range s.pending {
+	next := earliest(earliest(s.graceEnd, s.dumpEnd), earliest(s.settleEnd, s.othersAt))
+	next = earliest(next, s.tickAt)
+	for _, due := range s.held {
 		next = earliest(next, due)
 	}
 	return next
@@ -183,22 +316,54 @@ func (s *Supervisor) expire(now time.Time) {
 		s.settled = true
 		s.cfg.Log.Warn("processes still not reaped " + settle.String() + " after SIGKILL; exiting")
 	}
-	for sig := range s.pending {
-		if due(&s.pending[sig], now) {
+	due(&s.othersAt, now) // done() looks again
+	for sig := range s.held {
+		if due(&s.held[sig], now) {
 			s.forward(unix.Signal(sig))
+		}
+	}
+	if due(&s.tickAt, now) {
+		s.tickAt = now.Add(s.cfg.WatchInterval)
+		if !s.cfg.Watch.Ticking() {
+			if err := s.cfg.Watch.Begin(); err != nil {
+				s.watchResult(err)
+			}
 		}
 	}
 }
 
+// ended reports whether the init was asked to end: the main child is
+// gone, or pause mode got its signal.
+func (s *Supervisor) ended() bool {
+	if s.cfg.Child <= 0 {
+		return s.pauseEnd
+	}
+	return s.mainDone
+}
+
 // done reports whether the init may exit now.
 func (s *Supervisor) done() bool {
-	if !s.mainDone {
+	if !s.ended() {
 		return false
 	}
 	if s.cfg.Grace <= 0 || s.settled {
 		return true
 	}
-	return s.phase != running && !reap.HasChildren()
+	if s.phase == running || s.walk.active {
+		return false
+	}
+	if reap.HasChildren() {
+		return false
+	}
+	if s.cfg.PID1 && rawsys.Kill(-1, 0) == nil {
+		// Others are left that are not our children (they joined the
+		// namespace from outside): look again in a while.
+		if s.othersAt.IsZero() {
+			s.othersAt = s.clock().Add(othersPoll)
+		}
+		return false
+	}
+	return true
 }
 
 // advance moves from running to draining once the main child is gone.
@@ -207,47 +372,86 @@ func (s *Supervisor) advance() {
 		return
 	}
 	s.phase = draining
+	s.updateFast()
 	// Signals still held by --delay were meant for the main child; the
 	// drain below stops the rest.
-	s.pending = [signals.Max + 1]time.Time{}
-	if !reap.HasChildren() {
+	s.held = [signals.Max + 1]time.Time{}
+	if !s.anyoneLeft() {
 		return
 	}
-	s.cfg.Log.Warn("drain: main child exited, stopping the rest " + s.describe(s.alive()))
-	s.sendAll(unix.SIGTERM)
+	s.out.Drained = true
+	s.sendAll(unix.SIGTERM, "drain: main child exited, stopping the rest")
 	if s.graceEnd.IsZero() {
-		s.graceEnd = time.Now().Add(s.cfg.Grace)
+		s.graceEnd = s.clock().Add(s.cfg.Grace)
 	}
 }
 
-// reapAll collects every exited child and notices the main child among
-// them.
-func (s *Supervisor) reapAll() {
-	if s.cfg.WarnOnReap {
-		for pid := reap.Next(); pid > 0; pid = reap.Next() {
-			comm := procfs.Comm(s.cfg.ProcRoot, pid)
-			ws, ok := reap.One(pid)
-			if !ok {
-				break
-			}
-			s.reaped(pid, ws, comm)
-		}
-		return
+// anyoneLeft reports whether any process the init answers for is left.
+func (s *Supervisor) anyoneLeft() bool {
+	if reap.HasChildren() {
+		return true
 	}
-	reap.All(func(pid int, ws reap.Status) { s.reaped(pid, ws, "") })
+	return s.cfg.PID1 && rawsys.Kill(-1, 0) == nil
+}
+
+// reapAll collects every child that has exited (and, with job control,
+// notices the main child's stop), one at a time: each is peeked at first
+// (waitid WNOWAIT), so that the signal handler is told to stop forwarding
+// before the main child's PID is freed, and so that the command name of a
+// process to log is read before it is gone.
+func (s *Supervisor) reapAll() {
+	for {
+		pid, stopped := reap.Peek(s.cfg.JobControl)
+		if pid <= 0 {
+			return
+		}
+		main := pid == s.cfg.Child && !s.mainDone
+		if main && !stopped {
+			s.sigs.DisableFast()
+		}
+		comm := ""
+		if !stopped && (s.cfg.WarnOnReap || (s.phase == killed && s.out.FirstKilled.PID == 0)) {
+			comm = procfs.Comm(s.cfg.ProcRoot, pid)
+		}
+		ws, ok := reap.Collect(pid, s.cfg.JobControl)
+		if !ok {
+			return
+		}
+		if ws.Stopped() {
+			if main {
+				s.childStopped()
+			}
+			continue
+		}
+		s.reaped(pid, ws, comm)
+	}
 }
 
 func (s *Supervisor) reaped(pid int, ws reap.Status, comm string) {
 	code := reap.ExitCode(ws)
-	main := pid == s.cfg.Child
-	if main {
-		s.mainDone, s.mainCode = true, code
-		s.cfg.Log.Info("main child exited " + logx.KVInt("pid", pid) + " " + status(ws))
-	} else if s.cfg.WarnOnReap {
-		s.cfg.Log.Print(logx.LevelQuiet, "reaped orphan "+logx.KVInt("pid", pid)+" "+logx.KV("comm", comm)+" "+status(ws))
+	main := pid == s.cfg.Child && !s.mainDone
+	st := s.cfg.Stats
+	st.Reaped++
+	if s.phase == killed && ws.Signaled() && ws.Signal() == unix.SIGKILL {
+		s.out.Killed++
+		if s.out.FirstKilled.PID == 0 || main {
+			if main && comm == "" {
+				comm = s.out.Main.Comm
+			}
+			s.out.FirstKilled = Proc{PID: pid, Comm: comm}
+		}
 	}
-	if s.cfg.OnReap != nil {
-		s.cfg.OnReap(pid, code, main)
+	if main {
+		s.mainDone = true
+		s.out.Exited, s.out.Status, s.out.Code = true, ws, code
+		st.ChildExit = int64(code)
+		s.updateFast()
+		s.cfg.Log.Info("main child exited " + logx.KVInt("pid", pid) + " " + status(ws))
+		return
+	}
+	st.OrphansReaped++
+	if s.cfg.WarnOnReap {
+		s.cfg.Log.Print(logx.LevelQuiet, "reaped orphan "+logx.KVInt("pid", pid)+" "+logx.KV("comm", comm)+" "+status(ws))
 	}
 }
 
@@ -258,145 +462,20 @@ func status(ws reap.Status) string {
 	return logx.KVInt("exit", ws.ExitStatus())
 }
 
-// receive handles one signal from outside.
-func (s *Supervisor) receive(sig unix.Signal) {
-	if !signals.Forwardable(sig) {
-		s.cfg.Log.Debug("not forwarding " + signals.Name(sig))
-		return
-	}
-	if s.cfg.Delays != nil && s.cfg.Delays[sig] > 0 && !s.mainDone {
-		if !s.pending[sig].IsZero() {
-			s.cfg.Log.Info(signals.Name(sig) + " again while held: forwarding now")
-			s.pending[sig] = time.Time{}
-			s.forward(sig)
-			return
-		}
-		s.pending[sig] = time.Now().Add(s.cfg.Delays[sig])
-		s.cfg.Log.Info("holding " + signals.Name(sig) + " for " + s.cfg.Delays[sig].String())
-		return
-	}
-	s.forward(sig)
-}
-
-// forward sends sig, through the rewrite table, to the child's group (or
-// the child), and starts or short-cuts the grace period.
-func (s *Supervisor) forward(sig unix.Signal) {
-	out := sig
-	if s.cfg.Rewrites != nil {
-		out = s.cfg.Rewrites.Map(sig)
-	}
-	if out == 0 {
-		s.cfg.Log.Debug("dropping " + signals.Name(sig))
-		return
-	}
-	if s.phase != running && signals.Terminating(out) {
-		s.killAll("second " + signals.Name(out))
-		return
-	}
-	target := -s.cfg.Child
-	if s.cfg.SingleChild {
-		target = s.cfg.Child
-	}
-	if err := kill(target, out); err != nil && err != unix.ESRCH {
-		s.cfg.Log.Warn("forwarding " + signals.Name(out) + ": " + err.Error())
-	}
-	s.cfg.Log.Debug("forwarded " + signals.Name(out) + " " + logx.KVInt("to", target))
-	if s.cfg.OnForward != nil {
-		s.cfg.OnForward(out)
-	}
-	if s.cfg.Grace <= 0 || !signals.Terminating(out) {
-		return
-	}
-	if s.terminated {
-		s.killAll("second terminating signal " + signals.Name(out))
-		return
-	}
-	s.terminated = true
-	if s.graceEnd.IsZero() {
-		s.cfg.Log.Info("grace period of " + s.cfg.Grace.String() + " started by " + signals.Name(out))
-		s.graceEnd = time.Now().Add(s.cfg.Grace)
-	}
-}
-
-// graceOver runs when the grace period ends: the dump signal first, when
-// one is set, else SIGKILL.
-func (s *Supervisor) graceOver() {
-	if s.phase == killed || s.phase == dumping {
-		return
-	}
-	if s.cfg.DumpSignal != 0 {
-		s.phase = dumping
-		s.cfg.Log.Warn("grace period over: sending " + signals.Name(s.cfg.DumpSignal) + " to " + s.describe(s.alive()))
-		s.sendAll(s.cfg.DumpSignal)
-		s.dumpEnd = time.Now().Add(s.cfg.DumpWait)
-		return
-	}
-	s.killAll("grace period over")
-}
-
-// killAll sends SIGKILL to everything the init answers for and waits (up
-// to settle) for it to be reaped.
-func (s *Supervisor) killAll(why string) {
-	if s.phase == killed {
-		return
-	}
-	s.phase = killed
-	s.graceEnd, s.dumpEnd = time.Time{}, time.Time{}
-	s.cfg.Log.Warn(why + ": killed " + s.describe(s.alive()))
-	s.sendAll(unix.SIGKILL)
-	s.settleEnd = time.Now().Add(settle)
-	s.reapAll()
-}
-
-// sendAll sends sig, once each, to the main child's process group and
-// every other process the init answers for: as PID 1 that is the whole
-// namespace (kill(-1) reaches everyone but the init), as a subreaper the
-// group and then every descendant outside it.
-func (s *Supervisor) sendAll(sig unix.Signal) {
-	if s.cfg.PID1 {
-		_ = kill(-1, sig)
-		return
-	}
-	_ = kill(-s.cfg.Child, sig)
-	for _, p := range s.alive() {
-		if pgid, err := unix.Getpgid(p.PID); err == nil && pgid != s.cfg.Child {
-			_ = kill(p.PID, sig)
-		}
-	}
-}
-
-// alive lists the init's living descendants (at most a bounded number),
-// as seen in /proc.
-func (s *Supervisor) alive() []procfs.Proc {
-	var out []procfs.Proc
-	_ = procfs.Descendants(s.cfg.ProcRoot, func(p *procfs.Proc) bool {
-		if p.State != 'Z' {
-			out = append(out, *p)
-		}
-		return len(out) < 4096
-	})
-	return out
-}
+// kill is kill(2) without the scheduler (see package rawsys).
+func kill(pid int, sig unix.Signal) error { return rawsys.Kill(pid, sig) }
 
 // describe formats a process list for one log line.
-func (s *Supervisor) describe(procs []procfs.Proc) string {
-	line := logx.KVInt("count", len(procs))
+func describe(count int, procs []Proc) string {
+	line := logx.KVInt("count", count)
 	for i, p := range procs {
 		if i == logListMax {
-			line += " more=" + strconv.Itoa(len(procs)-i)
 			break
 		}
 		line += " " + logx.KVInt("pid", p.PID) + " " + logx.KV("comm", p.Comm)
 	}
-	return line
-}
-
-// kill is kill(2) with EINTR retried.
-func kill(pid int, sig unix.Signal) error {
-	for {
-		err := unix.Kill(pid, sig)
-		if err != unix.EINTR {
-			return err
-		}
+	if count > len(procs) && len(procs) >= logListMax {
+		line += " more=" + strconv.Itoa(count-logListMax)
 	}
+	return line
 }

@@ -3,6 +3,7 @@ package supervise
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/reaper-init/reaper-init/internal/logx"
 	"github.com/reaper-init/reaper-init/internal/signals"
-	"github.com/reaper-init/reaper-init/internal/spawn"
+	"github.com/reaper-init/reaper-init/internal/watch"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,20 +46,43 @@ type pipeSignals struct{ r, w int }
 
 func (p *pipeSignals) FD() int { return p.r }
 
-func (p *pipeSignals) Drain(fn func(unix.Signal)) {
-	var buf [64]byte
-	for {
-		n, err := unix.Read(p.r, buf[:])
-		if err != nil || n <= 0 {
-			return
-		}
-		for _, b := range buf[:n] {
-			fn(unix.Signal(b))
-		}
+func (p *pipeSignals) Read(b []byte) int {
+	n, err := unix.Read(p.r, b)
+	if err != nil || n < 0 {
+		return 0
 	}
+	return n
 }
 
+func (p *pipeSignals) ChildSeen()           {}
+func (p *pipeSignals) SetTarget(int, int)   {}
+func (p *pipeSignals) SetForward(int, int)  {}
+func (p *pipeSignals) DisableFast()         {}
 func (p *pipeSignals) send(sig unix.Signal) { _, _ = unix.Write(p.w, []byte{byte(sig)}) }
+
+// sendForwarded writes sig as the handler does when it forwarded it
+// itself.
+func (p *pipeSignals) sendForwarded(sig unix.Signal) {
+	_, _ = unix.Write(p.w, []byte{byte(sig) | forwardedBit})
+}
+
+// start starts argv in a process group of its own, as the init does.
+func start(t *testing.T, argv []string) int {
+	t.Helper()
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	})
+	if err != nil {
+		t.Fatalf("start %q: %v", argv, err)
+	}
+	return pid
+}
 
 type fixture struct {
 	t   *testing.T
@@ -85,10 +109,7 @@ func newFixture(t *testing.T, argv ...string) *fixture {
 		signal.Stop(chld)
 		close(chld)
 	})
-	pid, err := spawn.Start(argv, os.Environ())
-	if err != nil {
-		t.Fatalf("start %q: %v", argv, err)
-	}
+	pid := start(t, argv)
 	t.Cleanup(func() {
 		_ = unix.Kill(-pid, unix.SIGKILL)
 		var ws unix.WaitStatus
@@ -98,26 +119,34 @@ func newFixture(t *testing.T, argv ...string) *fixture {
 			}
 		}
 	})
-	f.cfg = Config{Child: pid, Log: logx.New(f.log, logx.LevelDebug)}
+	f.cfg = Config{Child: pid, TTY: -1, Log: logx.New(f.log, logx.LevelDebug)}
 	return f
 }
 
 // run runs the supervisor and returns its exit code and how long it took.
 func (f *fixture) run(send ...unix.Signal) (int, time.Duration) {
 	f.t.Helper()
+	out, took := f.outcome(send...)
+	return out.Code, took
+}
+
+// outcome runs the supervisor and returns how it ended and how long it
+// took.
+func (f *fixture) outcome(send ...unix.Signal) (Outcome, time.Duration) {
+	f.t.Helper()
 	s := New(f.cfg, f.sig)
 	for _, sig := range send {
 		f.sig.send(sig)
 	}
 	begin := time.Now()
-	done := make(chan int, 1)
-	go func() { done <- s.Run(0) }()
+	done := make(chan Outcome, 1)
+	go func() { done <- s.Run(nil) }()
 	select {
-	case code := <-done:
-		return code, time.Since(begin)
+	case out := <-done:
+		return out, time.Since(begin)
 	case <-time.After(30 * time.Second):
 		f.t.Fatalf("supervisor still running after 30s\n%s", f.log)
-		return 0, 0
+		return Outcome{}, 0
 	}
 }
 
@@ -150,22 +179,72 @@ func TestForwardThroughRewrite(t *testing.T) {
 	var rw signals.Rewrites
 	rw.Set(unix.SIGTERM, unix.SIGUSR1)
 	f.cfg.Rewrites = &rw
-	var forwarded []unix.Signal
-	f.cfg.OnForward = func(sig unix.Signal) { forwarded = append(forwarded, sig) }
+	f.cfg.Stats = watch.NewStats()
 	if code, _ := f.run(unix.SIGTERM); code != 10 {
 		t.Errorf("exit code %d, want 10 (TERM rewritten to USR1)\n%s", code, f.log)
 	}
-	if len(forwarded) != 1 || forwarded[0] != unix.SIGUSR1 {
-		t.Errorf("forwarded %v, want [SIGUSR1]", forwarded)
+	for sig, n := range f.cfg.Stats.Forwarded {
+		if want := map[bool]uint64{true: 1}[sig == int(unix.SIGUSR1)]; n != want {
+			t.Errorf("forwarded %s %d times, want %d", signals.Name(unix.Signal(sig)), n, want)
+		}
 	}
 }
 
-func TestNotForwardable(t *testing.T) {
+// TestFaultSignalForwarded: a SIGSEGV another process sent is the
+// application's business.
+func TestFaultSignalForwarded(t *testing.T) {
 	dir := t.TempDir()
 	f := newFixture(t, "/bin/sh", "-c", `trap 'exit 11' SEGV; trap 'exit 12' USR2; : > `+dir+`/ready; while :; do sleep 0.01; done`)
 	ready(t, dir+"/ready")
-	if code, _ := f.run(unix.SIGSEGV, unix.SIGUSR2); code != 12 {
-		t.Errorf("exit code %d, want 12: SIGSEGV must not be forwarded\n%s", code, f.log)
+	if code, _ := f.run(unix.SIGSEGV); code != 11 {
+		t.Errorf("exit code %d, want 11: SIGSEGV must be forwarded\n%s", code, f.log)
+	}
+}
+
+// TestForwardedByHandler: a byte marked forwarded is bookkeeping only:
+// nothing is sent again, and the grace period starts.
+func TestForwardedByHandler(t *testing.T) {
+	dir := t.TempDir()
+	f := newFixture(t, "/bin/sh", "-c", `trap 'echo x >> `+dir+`/got' USR1; trap '' TERM; : > `+dir+`/ready; while :; do sleep 0.01; done`)
+	ready(t, dir+"/ready")
+	f.cfg.Grace = 300 * time.Millisecond
+	f.sig.sendForwarded(unix.SIGUSR1)
+	f.sig.sendForwarded(unix.SIGTERM)
+	out, took := f.outcome()
+	if out.Code != 137 || !out.GraceExpired || !out.Forwarded || out.Signal != unix.SIGTERM {
+		t.Errorf("outcome %+v, want 137 after the grace period started by a forwarded TERM\n%s", out, f.log)
+	}
+	if took < 250*time.Millisecond {
+		t.Errorf("took %v, want the 300ms grace period", took)
+	}
+	if b, _ := os.ReadFile(dir + "/got"); len(b) != 0 {
+		t.Errorf("the loop sent USR1 again: %q", b)
+	}
+}
+
+// TestStopSignals: a configured stop signal starts the grace period.
+func TestStopSignals(t *testing.T) {
+	for _, sig := range []unix.Signal{unix.SIGWINCH, 37} {
+		dir := t.TempDir()
+		f := newFixture(t, "/bin/sh", "-c", `trap '' WINCH 37; : > `+dir+`/ready; while :; do sleep 0.01; done`)
+		ready(t, dir+"/ready")
+		f.cfg.Grace = 300 * time.Millisecond
+		f.cfg.Stop = signals.Set(0).Add(sig)
+		if code, took := f.run(sig); code != 137 || took < 250*time.Millisecond {
+			t.Errorf("%s as a stop signal: exit code %d after %v, want 137 after 300ms\n%s", signals.Name(sig), code, took, f.log)
+		}
+	}
+}
+
+// TestPauseMode: no child; TERM ends it, other signals are ignored.
+func TestPauseMode(t *testing.T) {
+	f := newFixture(t, "/bin/sh", "-c", "exit 0")
+	f.cfg.Child = 0
+	var stopping unix.Signal
+	f.cfg.OnStopping = func(sig unix.Signal, _ time.Time) { stopping = sig }
+	out, _ := f.outcome(unix.SIGUSR1, unix.SIGHUP, unix.SIGTERM)
+	if out.Signal != unix.SIGTERM || stopping != unix.SIGTERM || out.Exited {
+		t.Errorf("pause outcome %+v, stopping %v\n%s", out, stopping, f.log)
 	}
 }
 
