@@ -3,19 +3,24 @@
 // receives to that group, reaps every child it has or inherits, and exits
 // with the command's exit status.
 //
-// main reads as the order of operations: read the command line, take
-// the runtime in hand, catch signals, become a subreaper if asked, start
-// the child, let go of the caller's directory and descriptors, then loop
-// until the child is gone. See README.md for the options.
+// main reads as the order of operations. The signal handler is already in
+// place: package catch installs it before any other package is
+// initialised. Then: keep the container's Go settings out of the init's
+// runtime, read the command line, become a subreaper when not PID 1, move
+// to "/", start the child in the caller's directory, let go of inherited
+// descriptors, and loop until the child is gone. See README.md for the
+// options.
 package main
 
 import (
 	"os"
-	"runtime"
+	"path/filepath"
 	"strconv"
-	"sync"
+	"time"
 
+	"github.com/reaper-init/reaper-init/internal/catch"
 	"github.com/reaper-init/reaper-init/internal/cli"
+	"github.com/reaper-init/reaper-init/internal/gosettings"
 	"github.com/reaper-init/reaper-init/internal/logx"
 	"github.com/reaper-init/reaper-init/internal/reap"
 	"github.com/reaper-init/reaper-init/internal/signals"
@@ -31,28 +36,26 @@ const (
 	exitFailed = 1
 )
 
-// spareThreads is how many idle OS threads the runtime is made to keep in
-// reserve before the child starts, so that it does not have to create one
-// later: under PID exhaustion (a fork bomb in the container) thread
-// creation fails, and a Go runtime that cannot create a thread it needs
-// aborts. The main loop has a thread of its own (it is locked to the main
-// thread); the others run the watch, the garbage collector's workers and
-// the runtime's background goroutines. The runtime starts with two idle
-// threads of its own; two more cover a watch scan blocked in a system call
-// while the collector runs on every P of a two-CPU container.
-const spareThreads = 2
+const usageLine = "usage: reaper-init [options] [--] command [args...]\n"
 
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
 func run(args []string) int {
-	// Catch every signal, SIGCHLD above all, first: a Go program exits on
-	// a SIGTERM it has not asked for.
-	catcher, catchErr := signals.NewCatcher()
+	gosettings.Bound()
+	if why := gosettings.NeedReexec(os.LookupEnv); why != "" {
+		// Only returns when the exec failed: go on as we are.
+		_ = gosettings.Reexec(os.Args, os.Environ(), caughtSoFar())
+	}
+	environ, pending, _ := gosettings.Restore(os.Environ())
+	lookup := lookupIn(environ)
 
-	cfg, err := cli.Parse(args, os.LookupEnv)
+	cfg, err := cli.Parse(args, lookup)
 	if err != nil {
+		if err == cli.ErrNoCommand {
+			logx.Stderr.Write([]byte(usageLine))
+		}
 		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + " (see reaper-init --help)\n"))
 		return exitUsage
 	}
@@ -61,20 +64,17 @@ func run(args []string) int {
 		return 0
 	}
 	if cfg.Version {
-		os.Stdout.WriteString("reaper-init " + version + "\n")
+		os.Stdout.WriteString(versionText())
 		return 0
 	}
 	log := logx.New(logx.Stderr, cfg.Verbosity)
-	if catchErr != nil {
-		log.Error("catching signals: " + catchErr.Error())
-		return exitFailed
+	if call, errno := catch.Err(); call != "" {
+		log.Warn("catching signals: " + call + ": " + unix.Errno(errno).Error())
+	}
+	if m := catch.Missed(); m != 0 {
+		log.Debug("no handler for signals " + signals.Set(m).String())
 	}
 
-	if !signals.URGForwardable() {
-		log.Info("the Go runtime may send itself SIGURG (binary not linked with asyncpreemptoff=1, or GODEBUG overrides it): SIGURG will not be forwarded")
-	}
-
-	var pending unix.Signal // a signal to act on as soon as the child runs
 	if cfg.Pdeathsig != 0 {
 		parent := os.Getppid()
 		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(cfg.Pdeathsig), 0, 0, 0); err != nil {
@@ -83,88 +83,95 @@ func run(args []string) int {
 		}
 		if os.Getppid() != parent {
 			// The parent died before the request took effect.
-			pending = cfg.Pdeathsig
+			pending = append(pending, cfg.Pdeathsig)
 		}
 	}
 
 	pid1 := os.Getpid() == 1
 	if !pid1 {
-		if cfg.Subreaper {
-			if err := reap.SetSubreaper(); err != nil {
-				log.Error(err.Error())
-				return exitFailed
-			}
-		} else {
-			log.Warn("not running as PID 1 and not a subreaper: orphans below the child will not be reaped (use -s, or -q to silence this)")
-		}
+		becomeSubreaper(cfg, log)
 	}
 
-	child, err := spawn.Start(cfg.Command, os.Environ())
-	if err != nil {
-		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + "\n"))
-		if e, ok := err.(*spawn.Error); ok {
-			return e.Code()
-		}
-		return exitFailed
+	// Paths the user gave relative to the directory reaper-init started
+	// in, which it is about to leave.
+	cfg.MetricsFile = absolute(cfg.MetricsFile)
+	if cfg.TerminationLog != "off" {
+		cfg.TerminationLog = absolute(cfg.TerminationLog)
 	}
-	log.Info("started " + logx.KV("command", cfg.Command[0]) + " " + logx.KVInt("pid", child))
-	// The main loop stays on the main thread, the one the kernel prefers
-	// for a signal sent to the process: the signal's handler then runs on
-	// the thread that waits in ppoll, and a forwarded signal costs one
-	// wake-up. (Locking it after the child has started keeps the
-	// runtime's first locked-thread set-up off the start-up path.)
-	runtime.LockOSThread()
-	// Spare threads now, while the child is still starting: it has to be
-	// running for a while before it can have exhausted the container's
-	// PIDs, and making them here overlaps with its start.
-	reserveThreads(spareThreads)
+
+	child, tty := 0, -1
+	if !cfg.Pause {
+		delays := nestedDelays(cfg)
+		cfg.Delays = delays.own
+		dir := spawn.LeaveCwd()
+		env := append(withoutVar(environ, cli.OuterVar), cli.OuterVar+"="+cli.FormatOuter(&delays.total))
+		child, err = spawn.StartWith(cfg.Command, env, spawn.Options{Dir: dir})
+		if err != nil {
+			logx.Stderr.Write([]byte("reaper-init: " + err.Error() + "\n"))
+			if e, ok := err.(*spawn.Error); ok {
+				return e.Code()
+			}
+			return exitFailed
+		}
+		log.Info("started " + logx.KV("command", cfg.Command[0]) + " " + logx.KVInt("pid", child))
+		if spawn.IsControllingTerminal(0) {
+			tty = 0
+		}
+	} else {
+		spawn.LeaveCwd()
+	}
 	spawn.ReleaseInherited()
 
 	stats := watch.NewStats()
-	var watcher *watch.Watcher
-	if cfg.Watch > 0 && !procIsOurs() {
+	watchOn := cfg.Watch > 0 && (!cfg.Pause || cfg.WatchSet)
+	if watchOn && !procIsOurs() {
 		log.Warn("watch: /proc does not belong to this PID namespace (mount a new proc); not watching")
-		cfg.Watch = 0
+		watchOn = false
 	}
-	if cfg.Watch > 0 || cfg.MetricsFile != "" {
+	var watcher *watch.Watcher
+	if watchOn || cfg.MetricsFile != "" {
 		watcher = watch.New(watch.Config{
-			Interval:        cfg.Watch,
 			ZombieThreshold: cfg.ZombieThreshold,
 			MetricsFile:     cfg.MetricsFile,
 			Logf:            func(line string) { log.Print(logx.LevelWarn, line) },
 			SignalName:      func(sig int) string { return signals.Name(unix.Signal(sig)) },
 		}, stats)
-		if cfg.Watch > 0 {
-			go watcher.Run(nil)
-		}
+	}
+	interval := cfg.Watch
+	if !watchOn {
+		interval = 0
 	}
 
 	sup := supervise.New(supervise.Config{
-		Child:       child,
-		PID1:        pid1,
-		SingleChild: cfg.SingleChild,
-		Rewrites:    &cfg.Rewrites,
-		Grace:       cfg.Grace,
-		DumpSignal:  cfg.DumpSignal,
-		DumpWait:    cfg.DumpWait,
-		Delays:      &cfg.Delays,
-		WarnOnReap:  cfg.WarnOnReap || log.Enabled(logx.LevelDebug),
-		Log:         log,
-		OnReap: func(pid, code int, main bool) {
-			stats.Reaped.Add(1)
-			if main {
-				stats.ChildExit.Store(int64(code))
-			} else {
-				stats.OrphansReaped.Add(1)
-			}
-		},
-		OnForward: func(sig unix.Signal) { stats.Forwarded[sig].Add(1) },
-	}, catcher)
-	code := sup.Run(pending)
+		Child:         child,
+		PID1:          pid1,
+		SingleChild:   cfg.SingleChild,
+		Rewrites:      &cfg.Rewrites,
+		Stop:          cfg.Stop,
+		Grace:         cfg.Grace,
+		DumpSignal:    cfg.DumpSignal,
+		DumpWait:      cfg.DumpWait,
+		Delays:        &cfg.Delays,
+		WarnOnReap:    cfg.WarnOnReap || log.Enabled(logx.LevelDebug),
+		JobControl:    !pid1 && !cfg.Pause,
+		TTY:           tty,
+		Log:           log,
+		Watch:         watcher,
+		WatchInterval: interval,
+		Stats:         stats,
+	}, handler{})
+	out := sup.Run(pending)
+	if out.Err != nil {
+		return exitFailed
+	}
 	if watcher != nil && cfg.MetricsFile != "" {
 		if err := watcher.WriteMetrics(); err != nil {
 			log.Warn("metrics file: " + err.Error())
 		}
+	}
+	code := out.Code
+	if cfg.Pause {
+		code = 0
 	}
 	if code >= 0 && code < len(cfg.RemapExit) && cfg.RemapExit[code] {
 		log.Info("remapping exit code " + strconv.Itoa(code) + " to 0")
@@ -173,29 +180,120 @@ func run(args []string) int {
 	return code
 }
 
+// handler steers the signal handler of package catch for the main loop.
+type handler struct{}
+
+func (handler) FD() int              { return catch.FD() }
+func (handler) Read(b []byte) int    { return catch.Read(b) }
+func (handler) ChildSeen()           { catch.ChildSeen() }
+func (handler) SetTarget(t, c int)   { catch.SetTarget(t, c) }
+func (handler) SetForward(s, to int) { catch.SetForward(s, to) }
+func (handler) DisableFast()         { catch.DisableFast() }
+
+// caughtSoFar reads the signals the handler has caught before the child
+// exists (they would be lost with the pipe at a re-exec).
+func caughtSoFar() []unix.Signal {
+	var out []unix.Signal
+	var buf [128]byte
+	for {
+		n := catch.Read(buf[:])
+		if n <= 0 {
+			return out
+		}
+		for _, b := range buf[:n] {
+			if sig := unix.Signal(b &^ catch.Forwarded); sig != unix.SIGCHLD {
+				out = append(out, sig)
+			}
+		}
+		catch.ChildSeen()
+	}
+}
+
+// becomeSubreaper makes reaper-init, when it is not PID 1, the child
+// subreaper of its tree (as catatonit does), so that nested inits and
+// shared-PID pods reap their own orphans without a flag. The kernel is
+// asked first: a parent may have made it one already. A platform that
+// refuses (gVisor, AWS Lambda, qemu-user) gets one warning, and the
+// command runs anyway.
+func becomeSubreaper(cfg *cli.Config, log *logx.Logger) {
+	if cfg.NoSubreaper {
+		log.Info("not PID 1 and REAPER_SUBREAPER=0: orphans below the child will not be reaped")
+		return
+	}
+	if is, err := reap.IsSubreaper(); err == nil && is {
+		return
+	}
+	if err := reap.SetSubreaper(); err != nil {
+		log.Warn("cannot become a child subreaper (" + err.Error() + "): not PID 1, so orphans below the child will not be reaped")
+	}
+}
+
+// delaySets are the delays this reaper-init applies itself and the ones
+// its child's environment says were applied, once for both.
+type delaySets struct {
+	own, total [signals.Max + 1]time.Duration
+}
+
+// nestedDelays splits the delays between an outer reaper-init and this
+// one: a signal the outer one already held is held here only for what
+// this one's --delay asks beyond that.
+func nestedDelays(cfg *cli.Config) delaySets {
+	var d delaySets
+	for sig := range cfg.Delays {
+		own, outer := cfg.Delays[sig], cfg.OuterDelays[sig]
+		d.own[sig] = max(own-outer, 0)
+		d.total[sig] = max(own, outer)
+	}
+	return d
+}
+
+// absolute resolves a path given relative to the starting directory.
+func absolute(path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+// lookupIn is os.LookupEnv over env.
+func lookupIn(env []string) func(string) (string, bool) {
+	return func(key string) (string, bool) {
+		for i := len(env) - 1; i >= 0; i-- {
+			if k, v, ok := cutEnv(env[i]); ok && k == key {
+				return v, true
+			}
+		}
+		return "", false
+	}
+}
+
+func cutEnv(kv string) (string, string, bool) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+// withoutVar returns env without the variable name.
+func withoutVar(env []string, name string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if k, _, _ := cutEnv(kv); k != name {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // procIsOurs reports whether /proc shows this process's PID namespace:
 // under "unshare --pid --fork" without --mount-proc it still shows the
 // host's, and a scan would count the host's processes.
 func procIsOurs() bool {
 	self, err := os.Readlink("/proc/self")
 	return err == nil && self == strconv.Itoa(os.Getpid())
-}
-
-// reserveThreads makes the runtime start n more OS threads now and keep
-// them idle: each of n goroutines holds a thread while the others start,
-// then all let go, and the runtime parks the threads for later use.
-func reserveThreads(n int) {
-	var started sync.WaitGroup
-	release := make(chan struct{})
-	started.Add(n)
-	for i := 0; i < n; i++ {
-		go func() {
-			runtime.LockOSThread()
-			started.Done()
-			<-release
-			runtime.UnlockOSThread()
-		}()
-	}
-	started.Wait()
-	close(release)
 }

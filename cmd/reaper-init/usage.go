@@ -3,6 +3,9 @@ package main
 // version is reaper-init's version, printed by --version.
 const version = "0.1.0"
 
+// versionText is what --version prints.
+func versionText() string { return "reaper-init " + version + "\n" }
+
 const usageText = `Usage: reaper-init [options] [--] command [args...]
 
 A PID 1 for containers: starts command in its own process group, forwards

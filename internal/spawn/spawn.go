@@ -106,11 +106,20 @@ func LookPath(name, path string) (string, error) {
 	return "", unix.ENOENT
 }
 
+// Options are the choices of StartWith.
+type Options struct {
+	// Dir is the child's working directory; "" is the caller's.
+	Dir string
+}
+
 // Start starts argv[0] with arguments argv and environment env in a new
 // process group, in the caller's working directory, with the caller's
 // descriptors. It returns the child's PID, which is also its process
 // group ID. The child is not waited for: the caller's reap loop does that.
-func Start(argv, env []string) (int, error) {
+func Start(argv, env []string) (int, error) { return StartWith(argv, env, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(argv, env []string, opt Options) (int, error) {
 	if len(argv) == 0 {
 		return 0, &Error{Name: "", Err: unix.ENOENT}
 	}
@@ -126,8 +135,9 @@ func Start(argv, env []string) (int, error) {
 		Env:   env,
 		Files: stdFiles(),
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
+		Dir:   opt.Dir,
 	}
-	if isControllingTerminal(0) {
+	if IsControllingTerminal(0) {
 		attr.Sys.Foreground = true
 		attr.Sys.Ctty = 0
 	}
@@ -213,21 +223,19 @@ func stdFiles() []uintptr {
 	return files
 }
 
-// isControllingTerminal reports whether fd is the caller's controlling
+// IsControllingTerminal reports whether fd is the caller's controlling
 // terminal: TIOCGPGRP fails with ENOTTY for any other descriptor.
-func isControllingTerminal(fd int) bool {
+func IsControllingTerminal(fd int) bool {
 	_, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
 	return err == nil
 }
 
-// ReleaseInherited is what the init does once the child runs: it moves to
-// "/" so that it holds no mount busy, and closes every descriptor above 2
-// that it inherited without close-on-exec. Those belong to the child now
+// ReleaseInherited is what the init does once the child runs: it closes
+// every descriptor above 2 that it inherited without close-on-exec. Those belong to the child now
 // (a pipe's write end kept open by the init would keep the reader from
 // ever seeing end-of-file). The Go runtime's own descriptors are
 // close-on-exec and stay open.
 func ReleaseInherited() {
-	_ = unix.Chdir("/")
 	for _, fd := range openDescriptors() {
 		if fd <= 2 {
 			continue
@@ -270,4 +278,20 @@ func openDescriptors() []int {
 			}
 		}
 	}
+}
+
+// LeaveCwd moves the caller to "/", so that it holds no mount busy, and
+// returns the directory it left, for the child to start in. It moves
+// before the child starts: the child may look at the init's directory at
+// once. When the directory cannot be named (it was deleted) it stays
+// where it is and returns "".
+func LeaveCwd() string {
+	dir, err := os.Getwd()
+	if err != nil || dir == "/" {
+		return ""
+	}
+	if unix.Chdir("/") != nil {
+		return ""
+	}
+	return dir
 }

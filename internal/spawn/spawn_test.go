@@ -441,7 +441,8 @@ func TestReleaseInherited(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	want := "cwd=/ fd3=closed cloexec=open stdio=open\n"
+	// LeaveCwd, not ReleaseInherited, moves to "/" (before the fork).
+	want := "cwd=" + cmd.Dir + " fd3=closed cloexec=open stdio=open\n"
 	if !strings.Contains(string(out), want) {
 		t.Errorf("child reported %q, want %q", out, want)
 	}
