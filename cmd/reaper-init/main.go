@@ -20,6 +20,7 @@ import (
 
 	"github.com/reaper-init/reaper-init/internal/catch"
 	"github.com/reaper-init/reaper-init/internal/cli"
+	"github.com/reaper-init/reaper-init/internal/footprint"
 	"github.com/reaper-init/reaper-init/internal/gosettings"
 	"github.com/reaper-init/reaper-init/internal/logx"
 	"github.com/reaper-init/reaper-init/internal/reap"
@@ -35,6 +36,11 @@ const (
 	exitUsage  = 2
 	exitFailed = 1
 )
+
+// trimDelay is how long after the child's start reaper-init gives back
+// the pages of its binary that only start-up used (package footprint):
+// late enough not to cost a short-lived command anything.
+const trimDelay = 200 * time.Millisecond
 
 const usageLine = "usage: reaper-init [options] [--] command [args...]\n"
 
@@ -159,6 +165,8 @@ func run(args []string) int {
 		Watch:         watcher,
 		WatchInterval: interval,
 		Stats:         stats,
+		Later:         func() { footprint.Trim() },
+		LaterDelay:    trimDelay,
 	}, handler{})
 	out := sup.Run(pending)
 	if out.Err != nil {

@@ -106,6 +106,12 @@ type Config struct {
 	// signal arrives (before it is forwarded or held): the provisional
 	// termination summary.
 	OnStopping func(sig unix.Signal, at time.Time)
+
+	// Later, when set, is called once, LaterDelay after the loop starts,
+	// unless it has ended by then: work that must not delay a short-lived
+	// child's exit (giving back start-up memory).
+	Later      func()
+	LaterDelay time.Duration
 }
 
 type phase int
@@ -149,6 +155,7 @@ type Supervisor struct {
 	settleEnd time.Time
 	othersAt  time.Time
 	tickAt    time.Time
+	laterAt   time.Time
 	held      [signals.Max + 1]time.Time
 	settled   bool
 
@@ -188,6 +195,9 @@ func (s *Supervisor) Run(pending []unix.Signal) Outcome {
 	s.wait = w
 	if s.cfg.Watch != nil && s.cfg.WatchInterval > 0 {
 		s.tickAt = s.clock().Add(s.cfg.WatchInterval)
+	}
+	if s.cfg.Later != nil {
+		s.laterAt = s.clock().Add(s.cfg.LaterDelay)
 	}
 	s.updateFast()
 	s.reapAll()
@@ -281,7 +291,7 @@ func (s *Supervisor) watchResult(err error) {
 // nextDeadline is the earliest deadline set, or the zero time.
 func (s *Supervisor) nextDeadline() time.Time {
 	next := earliest(earliest(s.graceEnd, s.dumpEnd), earliest(s.settleEnd, s.othersAt))
-	next = earliest(next, s.tickAt)
+	next = earliest(earliest(next, s.tickAt), s.laterAt)
 	for _, due := range s.held {
 		next = earliest(next, due)
 	}
@@ -317,6 +327,9 @@ func (s *Supervisor) expire(now time.Time) {
 		s.cfg.Log.Warn("processes still not reaped " + settle.String() + " after SIGKILL; exiting")
 	}
 	due(&s.othersAt, now) // done() looks again
+	if due(&s.laterAt, now) {
+		s.cfg.Later()
+	}
 	for sig := range s.held {
 		if due(&s.held[sig], now) {
 			s.forward(unix.Signal(sig))

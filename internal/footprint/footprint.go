@@ -1,0 +1,110 @@
+// Package footprint gives back what reaper-init's start-up touched and
+// its main loop does not use.
+//
+// A Go program's start-up reads much of its own binary: the runtime's
+// initialisation, the type and function tables, the command line and the
+// child's start, and the kernel maps the file 64 KiB around each page it
+// faults in. In a 1.9 MB static binary that is most of the file, 1.7 MiB
+// of resident memory per container for code that never runs again. Once
+// the child runs, [Trim] unmaps those pages of the binary's read-only
+// mappings (madvise MADV_DONTNEED: the pages stay in the page cache,
+// shared with every other container started from the same file) and asks
+// the kernel to fault in only the page needed from then on
+// (MADV_RANDOM), so that the resident set is what the loop uses. Writable
+// mappings are never touched: MADV_DONTNEED would throw their contents
+// away.
+package footprint
+
+import (
+	"bytes"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Trim unmaps the resident pages of the read-only mappings of the
+// process's own executable, and reports how many bytes of mappings it
+// advised. It is best effort: it does nothing where /proc is missing.
+func Trim() int {
+	var exe unix.Stat_t
+	if unix.Stat("/proc/self/exe", &exe) != nil {
+		return 0
+	}
+	maps, err := readAll("/proc/self/maps")
+	if err != nil {
+		return 0
+	}
+	trimmed := 0
+	for len(maps) > 0 {
+		line := maps
+		if i := bytes.IndexByte(maps, '\n'); i >= 0 {
+			line, maps = maps[:i], maps[i+1:]
+		} else {
+			maps = nil
+		}
+		start, end, perms, dev, ino, ok := parseMapsLine(line)
+		if !ok || perms[1] == 'w' || perms[3] != 'p' || ino != exe.Ino || dev != exe.Dev {
+			continue
+		}
+		size := end - start
+		madvise(start, size, unix.MADV_RANDOM)
+		if madvise(start, size, unix.MADV_DONTNEED) == 0 {
+			trimmed += int(size)
+		}
+	}
+	return trimmed
+}
+
+// parseMapsLine reads "start-end perms offset major:minor inode path".
+func parseMapsLine(line []byte) (start, end uintptr, perms []byte, dev, ino uint64, ok bool) {
+	f := bytes.Fields(line)
+	if len(f) < 5 || len(f[1]) < 4 {
+		return 0, 0, nil, 0, 0, false
+	}
+	lo, hi, found := bytes.Cut(f[0], []byte{'-'})
+	if !found {
+		return 0, 0, nil, 0, 0, false
+	}
+	s, err1 := strconv.ParseUint(string(lo), 16, 64)
+	e, err2 := strconv.ParseUint(string(hi), 16, 64)
+	maj, min, found := bytes.Cut(f[3], []byte{':'})
+	ma, err3 := strconv.ParseUint(string(maj), 16, 32)
+	mi, err4 := strconv.ParseUint(string(min), 16, 32)
+	in, err5 := strconv.ParseUint(string(f[4]), 10, 64)
+	if !found || err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil || e <= s {
+		return 0, 0, nil, 0, 0, false
+	}
+	return uintptr(s), uintptr(e), f[1], unix.Mkdev(uint32(ma), uint32(mi)), in, true
+}
+
+func readAll(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	b := make([]byte, 0, 4096)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
+}
+
+// madvise is madvise(2) on an address range the process does not hold as
+// Go memory.
+func madvise(addr, size uintptr, advice int) unix.Errno {
+	_, _, e := unix.RawSyscall(unix.SYS_MADVISE, addr, size, uintptr(advice))
+	return e
+}
