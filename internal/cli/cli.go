@@ -17,11 +17,22 @@
 //   - REAPER_VERBOSITY, TINI_VERBOSITY: the verbosity level (0-3); used
 //     when no -v or -q is given. REAPER_VERBOSITY wins over TINI_VERBOSITY.
 //   - REAPER_GRACE: like --grace. REAPER_WATCH: like --watch.
+//   - REAPER_ZOMBIE_THRESHOLD: like --zombie-threshold.
+//     REAPER_PID_PRESSURE: like --pid-pressure. The init's watch and
+//     --check read them alike, so one environment configures both.
 //   - TINI_SUBREAPER: set to anything, even empty, means -s (as in tini).
 //   - TINI_KILL_PROCESS_GROUP: set to anything means -g (the default).
 //   - DUMB_INIT_SETSID=0 means -c; DUMB_INIT_DEBUG=1 means -v.
 //
 // Options on the command line win over the environment.
+//
+// # Check mode
+//
+// --check asks for one scan and a verdict instead of a command to run;
+// no command may follow it. CheckRequested tells, before anything else
+// runs and whether or not the command line is valid, whether --check is
+// among the options, so that an invalid one can be reported with the
+// probe's exit code rather than the init's.
 package cli
 
 import (
@@ -39,6 +50,7 @@ const (
 	DefaultDumpWait        = time.Second
 	DefaultWatch           = 10 * time.Second
 	DefaultZombieThreshold = 100
+	DefaultPIDPressure     = 80 // percent of the nearest PID limit
 )
 
 // Config is everything the command line and environment decide.
@@ -59,7 +71,10 @@ type Config struct {
 
 	Watch           time.Duration // --watch: 0 = off
 	ZombieThreshold int           // --zombie-threshold
+	PIDPressure     int           // --pid-pressure: percent of the nearest PID limit, 1-100
 	MetricsFile     string        // --metrics-file
+
+	Check bool // --check: scan once, report, exit; no command
 
 	Help    bool // -h: print Usage and exit 0
 	Version bool // -V: print the version and exit 0
@@ -163,14 +178,15 @@ var options = []option{
 		p.cfg.Watch, err = parseDuration("watch", v)
 		return err
 	}},
-	{0, "zombie-threshold", true, func(p *parser, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return usage("zombie-threshold " + strconv.Quote(v) + ": want a positive count")
-		}
-		p.cfg.ZombieThreshold = n
-		return nil
+	{0, "zombie-threshold", true, func(p *parser, v string) (err error) {
+		p.cfg.ZombieThreshold, err = parseCount("zombie-threshold", v)
+		return err
 	}},
+	{0, "pid-pressure", true, func(p *parser, v string) (err error) {
+		p.cfg.PIDPressure, err = parsePercent("pid-pressure", v)
+		return err
+	}},
+	{0, "check", false, func(p *parser, _ string) error { p.cfg.Check = true; return nil }},
 	{0, "metrics-file", true, func(p *parser, v string) error {
 		if v == "" {
 			return usage("metrics-file: empty path")
@@ -189,6 +205,7 @@ func Parse(args []string, lookupEnv func(string) (string, bool)) (*Config, error
 		DumpWait:        DefaultDumpWait,
 		Watch:           DefaultWatch,
 		ZombieThreshold: DefaultZombieThreshold,
+		PIDPressure:     DefaultPIDPressure,
 	}
 	if err := applyEnv(cfg, lookupEnv); err != nil {
 		return nil, err
@@ -224,19 +241,53 @@ func Parse(args []string, lookupEnv func(string) (string, bool)) (*Config, error
 		}
 	}
 	cfg.Command = args[i:]
-	if len(cfg.Command) == 0 && !cfg.Help && !cfg.Version {
+	switch {
+	case cfg.Help || cfg.Version:
+	case cfg.Check && len(cfg.Command) > 0:
+		return nil, usage("--check runs no command: unexpected argument " + quoteName(cfg.Command[0]))
+	case !cfg.Check && len(cfg.Command) == 0:
 		return nil, usage("no command given")
 	}
 	return cfg, nil
 }
 
-func (p *parser) long(body string, next func() (string, bool)) error {
-	name, value, hasValue := strings.Cut(body, "=")
-	for i := range options {
-		o := &options[i]
-		if o.long == "" || o.long != name {
+// CheckRequested reports whether --check is among the options of args:
+// before "--" and before the first argument that is not an option,
+// skipping the values of the options that take one. It reads args the
+// way Parse does but goes on past an unknown option (taking it for one
+// without a value) or a bad value, so that it answers for a command line
+// Parse refuses too.
+func CheckRequested(args []string) bool {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" || len(arg) < 2 || arg[0] != '-' {
+			return false
+		}
+		if strings.HasPrefix(arg, "--") {
+			name, _, hasValue := strings.Cut(arg[2:], "=")
+			if name == "check" {
+				return true
+			}
+			if o := findLong(name); o != nil && o.value && !hasValue {
+				i++
+			}
 			continue
 		}
+		for j := 1; j < len(arg); j++ {
+			if o := findShort(arg[j]); o != nil && o.value {
+				if j == len(arg)-1 {
+					i++
+				}
+				break
+			}
+		}
+	}
+	return false
+}
+
+func (p *parser) long(body string, next func() (string, bool)) error {
+	name, value, hasValue := strings.Cut(body, "=")
+	if o := findLong(name); o != nil {
 		if !o.value {
 			if hasValue {
 				return usage("option --" + name + " takes no value")
@@ -252,6 +303,15 @@ func (p *parser) long(body string, next func() (string, bool)) error {
 		return o.apply(p, value)
 	}
 	return usage("unknown option --" + quoteName(name))
+}
+
+func findLong(name string) *option {
+	for i := range options {
+		if options[i].long != "" && options[i].long == name {
+			return &options[i]
+		}
+	}
+	return nil
 }
 
 func (p *parser) shorts(cluster string, next func() (string, bool)) error {
@@ -327,6 +387,25 @@ func parseDuration(opt, v string) (time.Duration, error) {
 	return d, nil
 }
 
+// parseCount reads a positive count.
+func parseCount(opt, v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, usage(opt + " " + strconv.Quote(v) + ": want a positive count")
+	}
+	return n, nil
+}
+
+// parsePercent reads a percentage from 1 to 100; a trailing '%' is
+// allowed.
+func parsePercent(opt, v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+	if err != nil || n < 1 || n > 100 {
+		return 0, usage(opt + " " + strconv.Quote(v) + ": want a percentage from 1 to 100")
+	}
+	return n, nil
+}
+
 // parseBool reads the boolean environment values reaper-init accepts.
 func parseBool(name, v string) (bool, error) {
 	switch strings.ToLower(v) {
@@ -382,6 +461,20 @@ func applyEnv(cfg *Config, lookupEnv func(string) (string, bool)) error {
 			return err
 		}
 		cfg.Watch = d
+	}
+	if v, ok := lookupEnv("REAPER_ZOMBIE_THRESHOLD"); ok && v != "" {
+		n, err := parseCount("REAPER_ZOMBIE_THRESHOLD", v)
+		if err != nil {
+			return err
+		}
+		cfg.ZombieThreshold = n
+	}
+	if v, ok := lookupEnv("REAPER_PID_PRESSURE"); ok && v != "" {
+		n, err := parsePercent("REAPER_PID_PRESSURE", v)
+		if err != nil {
+			return err
+		}
+		cfg.PIDPressure = n
 	}
 	return nil
 }

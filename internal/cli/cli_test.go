@@ -35,6 +35,7 @@ func defaults() *Config {
 		DumpWait:        DefaultDumpWait,
 		Watch:           DefaultWatch,
 		ZombieThreshold: DefaultZombieThreshold,
+		PIDPressure:     DefaultPIDPressure,
 	}
 }
 
@@ -446,6 +447,7 @@ func TestParseReadsOnlyItsVariables(t *testing.T) {
 		"REAPER_SUBREAPER": true, "REAPER_VERBOSITY": true, "REAPER_GRACE": true,
 		"REAPER_WATCH": true, "TINI_SUBREAPER": true, "TINI_VERBOSITY": true,
 		"TINI_KILL_PROCESS_GROUP": true, "DUMB_INIT_SETSID": true, "DUMB_INIT_DEBUG": true,
+		"REAPER_ZOMBIE_THRESHOLD": true, "REAPER_PID_PRESSURE": true,
 	}
 	asked := map[string]bool{}
 	lookup := func(key string) (string, bool) {
