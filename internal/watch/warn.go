@@ -7,13 +7,17 @@ import (
 	"github.com/reaper-init/reaper-init/internal/logx"
 )
 
-// Thresholds of the PID-pressure warning, in percent of the nearest limit.
+// Steps of the PID-pressure warning, in points of percent of the nearest
+// limit. It fires above Config.PIDPressure.
 const (
-	pressureWarnPct  = 80 // warn above this
-	pressureClearPct = 75 // say it cleared below this
-	pressureStepPct  = 5  // warn again after a move this large
-	maxHolders       = 3  // processes named in the warning
+	pressureClearGap = 5 // say it cleared this far under the threshold (less for a threshold under 20)
+	pressureStepPct  = 5 // warn again after a move this large
+	maxHolders       = 3 // processes named in the warning
 )
+
+// pressureClearPct is the use under which a PID-pressure warning clears:
+// 5 points under the threshold, or a quarter of it when that is less.
+func pressureClearPct(warn int64) int64 { return warn - min(pressureClearGap, warn/4) }
 
 // zombieWarning is what the last zombie warning said.
 type zombieWarning struct {
@@ -128,14 +132,16 @@ func (w *Watcher) nearest() *limit {
 	return best
 }
 
-// warnPressure warns when PID use passes 80% of the nearest limit, naming
-// the limit and the processes holding the most PIDs. It says a state
-// once, and again when the use moved by 5 points or the limit changed;
-// it says once that the state cleared when the use fell under 75%.
+// warnPressure warns when PID use passes Config.PIDPressure (80%) of the
+// nearest limit, naming the limit and the processes holding the most
+// PIDs. It says a state once, and again when the use moved by 5 points or
+// the limit changed; it says once that the state cleared when the use
+// fell 5 points under the threshold (75%).
 func (w *Watcher) warnPressure() {
 	pw := &w.pwarn
+	warnPct := int64(w.cfg.PIDPressure)
 	l := w.nearest()
-	if l != nil && l.used*100 > l.max*pressureWarnPct {
+	if l != nil && l.used*100 > l.max*warnPct {
 		pct := l.used * 100 / l.max
 		if pw.active && l.kind == pw.kind && l.path == pw.path && l.max == pw.max &&
 			abs(int(pct-pw.pct)) < pressureStepPct {
@@ -162,7 +168,7 @@ func (w *Watcher) warnPressure() {
 			cur = &w.limits[i]
 		}
 	}
-	if cur != nil && cur.max > 0 && cur.used*100 >= cur.max*pressureClearPct {
+	if cur != nil && cur.max > 0 && cur.used*100 >= cur.max*pressureClearPct(warnPct) {
 		return
 	}
 	pw.active = false

@@ -14,6 +14,7 @@ import (
 // Defaults for the zero values of Config.
 const (
 	DefaultZombieThreshold = 100
+	DefaultPIDPressure     = 80 // percent
 	DefaultProcRoot        = "/proc"
 	DefaultCgroupRoot      = "/sys/fs/cgroup"
 )
@@ -45,6 +46,10 @@ type Config struct {
 	// ZombieThreshold: warn when one living process holds more zombies
 	// than this. 0 means DefaultZombieThreshold.
 	ZombieThreshold int
+	// PIDPressure: warn when PID use passes this percentage of the
+	// nearest limit, 1 to 100 (more is taken as 100). 0 means
+	// DefaultPIDPressure.
+	PIDPressure int
 	// MetricsFile is the path of the Prometheus text file; "" for none.
 	MetricsFile string
 	// ProcRoot is where the PID namespace's proc file system is mounted;
@@ -118,6 +123,10 @@ func New(cfg Config, st *Stats) *Watcher {
 	if cfg.ZombieThreshold <= 0 {
 		cfg.ZombieThreshold = DefaultZombieThreshold
 	}
+	if cfg.PIDPressure <= 0 {
+		cfg.PIDPressure = DefaultPIDPressure
+	}
+	cfg.PIDPressure = min(cfg.PIDPressure, 100)
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = DefaultProcRoot
 	}
