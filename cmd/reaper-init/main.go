@@ -47,6 +47,11 @@ func main() {
 }
 
 func run(args []string) int {
+	// The health probe is not an init: it branches off before the init
+	// catches anything (see check.go).
+	if cli.CheckRequested(args) {
+		return check(args)
+	}
 	// Catch every signal, SIGCHLD above all, first: a Go program exits on
 	// a SIGTERM it has not asked for.
 	catcher, catchErr := signals.NewCatcher()
@@ -130,6 +135,7 @@ func run(args []string) int {
 		watcher = watch.New(watch.Config{
 			Interval:        cfg.Watch,
 			ZombieThreshold: cfg.ZombieThreshold,
+			PIDPressure:     cfg.PIDPressure,
 			MetricsFile:     cfg.MetricsFile,
 			Logf:            func(line string) { log.Print(logx.LevelWarn, line) },
 			SignalName:      func(sig int) string { return signals.Name(unix.Signal(sig)) },
