@@ -55,6 +55,13 @@
 // are those of one watch scan: a few milliseconds for a few hundred
 // processes, and in proportion to the processes beyond (the scan keeps
 // one small record per process).
+//
+// It does need PIDs of the container's: one for its process and three
+// for the threads the Go runtime starts before any of the probe's code
+// runs. In a container with fewer than four free under its pids.max the
+// runtime cannot start ("failed to create new OS thread", exit 2), which
+// the probe's runner counts as a failure like any other non-zero code;
+// the PID-pressure finding, at 80% by default, is there to come first.
 package probe
 
 import (
