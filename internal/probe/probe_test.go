@@ -316,6 +316,9 @@ func TestNoProc(t *testing.T) {
 // TestLiveProc runs the probe on this machine's own /proc, which belongs
 // to the test's namespace: a verdict, not an error.
 func TestLiveProc(t *testing.T) {
+	if self, err := os.Readlink("/proc/self"); err != nil || self != strconv.Itoa(os.Getpid()) {
+		t.Skipf("skipping: /proc does not show this test's PID namespace (/proc/self: %q, %v)", self, err)
+	}
 	var out, errOut bytes.Buffer
 	code := Run(Config{}, &out, &errOut)
 	if code == ExitError || errOut.Len() != 0 || out.Len() == 0 {
