@@ -49,6 +49,11 @@ func main() {
 }
 
 func run(args []string) int {
+	// The health probe is not an init: it branches off before anything
+	// else, and gives the signals back to the runtime (see check.go).
+	if cli.CheckRequested(args) {
+		return check(args)
+	}
 	gosettings.Bound()
 	if why := gosettings.NeedReexec(os.LookupEnv); why != "" {
 		// Only returns when the exec failed: go on as we are.
@@ -138,6 +143,7 @@ func run(args []string) int {
 	if watchOn || cfg.MetricsFile != "" {
 		watcher = watch.New(watch.Config{
 			ZombieThreshold: cfg.ZombieThreshold,
+			PIDPressure:     cfg.PIDPressure,
 			MetricsFile:     cfg.MetricsFile,
 			Logf:            func(line string) { log.Print(logx.LevelWarn, line) },
 			SignalName:      func(sig int) string { return signals.Name(unix.Signal(sig)) },

@@ -7,6 +7,7 @@ const version = "0.1.0"
 func versionText() string { return "reaper-init " + version + "\n" }
 
 const usageText = `Usage: reaper-init [options] [--] command [args...]
+       reaper-init --check [--zombie-threshold N] [--pid-pressure PERCENT]
 
 A PID 1 for containers: starts command in its own process group, forwards
 signals to that group, reaps every child (adopted orphans included), and
@@ -31,13 +32,23 @@ Options:
       --watch INTERVAL     PID-pressure and zombie watch (default 10s; 0: off)
       --zombie-threshold N warn when a process holds more than N zombies
                            (default 100)
+      --pid-pressure PERCENT
+                           warn when PID use passes PERCENT of the nearest
+                           limit, cgroup pids.max or pid_max (default 80)
       --metrics-file PATH  write Prometheus metrics to PATH
+      --check              health probe: scan this PID namespace once, print
+                           the findings, exit 0 healthy, 1 unhealthy (the
+                           zombie or PID-pressure thresholds above), 3 when
+                           it cannot tell; runs no command
   -h, --help               show this help
   -V, --version            show the version
 
 Environment: REAPER_SUBREAPER, REAPER_VERBOSITY, REAPER_GRACE, REAPER_WATCH,
-and tini's TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP.
+REAPER_ZOMBIE_THRESHOLD, REAPER_PID_PRESSURE (read by --check too), and
+tini's TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP.
 
 Exit codes: the command's, 128+N for signal N, 2 usage error, 126 command
 cannot be executed, 127 command not found, 1 could not start the command.
+With --check: 0 healthy, 1 unhealthy, 3 error or usage error (Docker
+reserves 2 in a HEALTHCHECK).
 `

@@ -103,6 +103,12 @@ func TestQuick(t *testing.T) {
 	if sec := section(out, "## Targets"); strings.Count(sec, "\n| ") < 7 {
 		t.Errorf("targets table is missing or short:\n%s", sec)
 	}
+	// The health probe (check.go): measured at 300 processes, exit 1.
+	if cells := tableRow(section(out, "## 6. Health probe"), "300"); len(cells) < 6 || cells[5] != "1" {
+		t.Errorf("## 6. Health probe: no measured row for 300 processes: %q", cells)
+	} else if _, err := strconv.ParseFloat(cells[0], 64); err != nil {
+		t.Errorf("## 6. Health probe: 300 processes: no measurement: %q", cells)
+	}
 }
 
 // section returns the part of the report from the heading to the next

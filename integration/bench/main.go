@@ -17,6 +17,8 @@
 //  4. Idle cost: resident memory, threads, CPU time and context switches
 //     of the init over a window in which its child sleeps.
 //  5. Binary size on disk.
+//  6. The health probe, reaper-init --check, in namespaces of 300 and
+//     30,000 processes (check.go).
 //
 // The result is a Markdown report on standard output; progress goes to
 // standard error. The program installs nothing: inits that are missing are
@@ -57,6 +59,8 @@ type config struct {
 	idleSettle   time.Duration // wait before the idle window opens
 	idleRuns     int           // instances per row measured at once
 	quick        bool
+
+	check checkConfig // the health-probe workload (check.go)
 }
 
 func main() {
@@ -87,6 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.idleWindow, "idle", 10*time.Second, "idle measuring window")
 	fs.DurationVar(&c.idleSettle, "idle-settle", 2*time.Second, "wait after start before the idle window opens")
 	fs.IntVar(&c.idleRuns, "idle-runs", 3, "instances of each init measured at once in the idle test")
+	c.check.flags(fs) // check.go
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: bench [flags]\n\nRuns each installed init through the same workloads as PID 1 of a fresh PID\nnamespace and prints a Markdown report.\n\n")
 		fs.PrintDefaults()
@@ -119,10 +124,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 				apply()
 			}
 		}
+		c.check.quick(set) // check.go
 	}
 	if c.startupRuns < 1 || c.reapRuns < 1 || c.orphans < 1 || c.signals < 1 ||
 		c.signalRounds < 1 || c.signalRounds > c.signals || c.idleRuns < 1 || c.idleWindow <= 0 {
 		fmt.Fprintf(stderr, "bench: run counts and the idle window must be positive, and -signal-rounds at most -signals\n")
+		return 2
+	}
+	if _, err := c.check.parse(); err != nil { // check.go
+		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 2
 	}
 
@@ -168,6 +178,8 @@ type bench struct {
 	reap    map[*row]*reapResult
 	signal  map[*row]*signalResult
 	idle    map[*row]*idleResult
+
+	check []*checkResult // the health probe (check.go)
 }
 
 func newBench(c config, log io.Writer) (*bench, error) {
@@ -227,6 +239,7 @@ func (b *bench) runAll() {
 	b.runReap()
 	b.runSignal()
 	b.runIdle()
+	b.runCheck() // check.go
 }
 
 // lookTool finds a standard tool, preferring /bin so that the path is the

@@ -52,6 +52,7 @@ func (b *bench) report(w io.Writer) {
 	b.reportIdle(p)
 	b.reportSize(p)
 	b.reportTargets(p)
+	b.reportCheck(p) // check.go
 }
 
 type printer func(format string, args ...any)

@@ -237,3 +237,24 @@ func SetForward(sig, to int) {
 		atomic.StoreUint32(&fastTo[sig], uint32(to))
 	}
 }
+
+// Uninstall gives every signal back to the Go runtime's handler, or to the
+// default action where the runtime had none, and closes the pipe: for a
+// mode of reaper-init that is not an init (the health probe), where a
+// SIGTERM must simply end the process.
+func Uninstall() {
+	var act sigactiont
+	for sig := 1; sig <= Max; sig++ {
+		if sig == sigKILL || sig == sigSTOP || missed&bit(sig) != 0 {
+			continue
+		}
+		act = handlerAction()
+		setHandlerOf(&act, chainTo[sig]) // 0 is SIG_DFL
+		rtSigaction(sig, &act, nil)
+	}
+	if pipeR >= 0 {
+		rawSyscall6(sysClose, uintptr(pipeR), 0, 0, 0, 0, 0)
+		rawSyscall6(sysClose, uintptr(pipeW), 0, 0, 0, 0, 0)
+		pipeR, pipeW = -1, -1
+	}
+}

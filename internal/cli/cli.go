@@ -40,6 +40,14 @@
 // init, which applies them to the whole container), keeps its own
 // command-line options, and holds a signal only for what its own --delay
 // asks beyond what the outer one already held. See Config.Outer.
+//
+// # Check mode
+//
+// --check asks for one scan and a verdict instead of a command to run;
+// no command may follow it. CheckRequested tells, before anything else
+// runs and whether or not the command line is valid, whether --check is
+// among the options, so that an invalid one can be reported with the
+// probe's exit code rather than the init's.
 package cli
 
 import (
@@ -57,6 +65,7 @@ const (
 	DefaultDumpWait        = time.Second
 	DefaultWatch           = 10 * time.Second
 	DefaultZombieThreshold = 100
+	DefaultPIDPressure     = 80 // percent of the nearest PID limit
 )
 
 // Config is everything the command line and environment decide.
@@ -78,6 +87,7 @@ type Config struct {
 	Watch           time.Duration // --watch: 0 = off
 	WatchSet        bool          // --watch or REAPER_WATCH was given (pause mode's default is off)
 	ZombieThreshold int           // --zombie-threshold
+	PIDPressure     int           // --pid-pressure: percent of the nearest PID limit, 1-100
 	MetricsFile     string        // --metrics-file, as given (the caller resolves a relative path)
 
 	Stop           signals.Set // --stop-signals: the terminating signals
@@ -92,6 +102,8 @@ type Config struct {
 	// OuterDelays are the delays it applies.
 	Outer       bool
 	OuterDelays [signals.Max + 1]time.Duration
+
+	Check bool // --check: scan once, report, exit; no command
 
 	Help    bool // -h: print Usage and exit 0
 	Version bool // -V: print the version and exit 0
@@ -212,14 +224,15 @@ var options = []option{
 		p.cfg.WatchSet = true
 		return err
 	}},
-	{0, "zombie-threshold", true, "REAPER_ZOMBIE_THRESHOLD", false, func(p *parser, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return usage(p.name + " " + strconv.Quote(v) + ": want a positive count")
-		}
-		p.cfg.ZombieThreshold = n
-		return nil
+	{0, "zombie-threshold", true, "REAPER_ZOMBIE_THRESHOLD", false, func(p *parser, v string) (err error) {
+		p.cfg.ZombieThreshold, err = parseCount(p.name, v)
+		return err
 	}},
+	{0, "pid-pressure", true, "REAPER_PID_PRESSURE", false, func(p *parser, v string) (err error) {
+		p.cfg.PIDPressure, err = parsePercent(p.name, v)
+		return err
+	}},
+	{0, "check", false, "", false, func(p *parser, _ string) error { p.cfg.Check = true; return nil }},
 	{0, "metrics-file", true, "REAPER_METRICS_FILE", false, func(p *parser, v string) error {
 		if v == "" {
 			return usage(p.name + ": empty path")
@@ -254,6 +267,7 @@ func Parse(args []string, lookupEnv func(string) (string, bool)) (*Config, error
 		Watch:           DefaultWatch,
 		ZombieThreshold: DefaultZombieThreshold,
 		Stop:            signals.DefaultStop,
+		PIDPressure:     DefaultPIDPressure,
 	}
 	p := &parser{cfg: cfg}
 	if err := p.applyEnv(lookupEnv); err != nil {
@@ -291,6 +305,9 @@ func Parse(args []string, lookupEnv func(string) (string, bool)) (*Config, error
 	cfg.Command = args[i:]
 	switch {
 	case cfg.Help || cfg.Version:
+	case cfg.Check && len(cfg.Command) > 0:
+		return nil, usage("--check runs no command: unexpected argument " + quoteName(cfg.Command[0]))
+	case cfg.Check:
 	case cfg.Pause && len(cfg.Command) > 0:
 		return nil, usage("pause mode (-P) runs no command, but " + strconv.Quote(cfg.Command[0]) + " was given")
 	case !cfg.Pause && len(cfg.Command) == 0:
@@ -299,13 +316,43 @@ func Parse(args []string, lookupEnv func(string) (string, bool)) (*Config, error
 	return cfg, nil
 }
 
-func (p *parser) long(body string, next func() (string, bool)) error {
-	name, value, hasValue := strings.Cut(body, "=")
-	for i := range options {
-		o := &options[i]
-		if o.long == "" || o.long != name {
+// CheckRequested reports whether --check is among the options of args:
+// before "--" and before the first argument that is not an option,
+// skipping the values of the options that take one. It reads args the
+// way Parse does but goes on past an unknown option (taking it for one
+// without a value) or a bad value, so that it answers for a command line
+// Parse refuses too.
+func CheckRequested(args []string) bool {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" || len(arg) < 2 || arg[0] != '-' {
+			return false
+		}
+		if strings.HasPrefix(arg, "--") {
+			name, _, hasValue := strings.Cut(arg[2:], "=")
+			if name == "check" {
+				return true
+			}
+			if o := findLong(name); o != nil && o.value && !hasValue {
+				i++
+			}
 			continue
 		}
+		for j := 1; j < len(arg); j++ {
+			if o := findShort(arg[j]); o != nil && o.value {
+				if j == len(arg)-1 {
+					i++
+				}
+				break
+			}
+		}
+	}
+	return false
+}
+
+func (p *parser) long(body string, next func() (string, bool)) error {
+	name, value, hasValue := strings.Cut(body, "=")
+	if o := findLong(name); o != nil {
 		p.name = o.long
 		if !o.value {
 			if hasValue {
@@ -322,6 +369,15 @@ func (p *parser) long(body string, next func() (string, bool)) error {
 		return o.apply(p, value)
 	}
 	return usage("unknown option --" + quoteName(name))
+}
+
+func findLong(name string) *option {
+	for i := range options {
+		if options[i].long != "" && options[i].long == name {
+			return &options[i]
+		}
+	}
+	return nil
 }
 
 func (p *parser) shorts(cluster string, next func() (string, bool)) error {
@@ -396,6 +452,25 @@ func parseDuration(opt, v string) (time.Duration, error) {
 		return 0, usage(opt + " " + strconv.Quote(v) + ": want a duration such as 10s, 1m30s or 0")
 	}
 	return d, nil
+}
+
+// parseCount reads a positive count.
+func parseCount(opt, v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, usage(opt + " " + strconv.Quote(v) + ": want a positive count")
+	}
+	return n, nil
+}
+
+// parsePercent reads a percentage from 1 to 100; a trailing '%' is
+// allowed.
+func parsePercent(opt, v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+	if err != nil || n < 1 || n > 100 {
+		return 0, usage(opt + " " + strconv.Quote(v) + ": want a percentage from 1 to 100")
+	}
+	return n, nil
 }
 
 // parseBool reads the boolean environment values reaper-init accepts.

@@ -36,6 +36,7 @@ func defaults() *Config {
 		Watch:           DefaultWatch,
 		ZombieThreshold: DefaultZombieThreshold,
 		Stop:            signals.DefaultStop,
+		PIDPressure:     DefaultPIDPressure,
 	}
 }
 
@@ -450,7 +451,7 @@ func TestParseReadsOnlyItsVariables(t *testing.T) {
 		"REAPER_SINGLE_CHILD": true, "REAPER_WARN_ON_REAP": true, "REAPER_PAUSE": true,
 		"REAPER_REWRITE": true, "REAPER_REMAP_EXIT": true, "REAPER_PDEATHSIG": true,
 		"REAPER_DUMP_SIGNAL": true, "REAPER_DUMP_WAIT": true, "REAPER_DELAY": true,
-		"REAPER_ZOMBIE_THRESHOLD": true, "REAPER_METRICS_FILE": true,
+		"REAPER_ZOMBIE_THRESHOLD": true, "REAPER_METRICS_FILE": true, "REAPER_PID_PRESSURE": true,
 		"REAPER_STOP_SIGNALS": true, "REAPER_TERMINATION_LOG": true, OuterVar: true,
 	}
 	asked := map[string]bool{}

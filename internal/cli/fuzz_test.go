@@ -37,6 +37,8 @@ func FuzzParse(f *testing.F) {
 		{"-q\x00cmd", "REAPER_VERBOSITY=2\x00DUMB_INIT_DEBUG=1\x00DUMB_INIT_SETSID=0"},
 		{"cmd", "TINI_SUBREAPER=\x00TINI_KILL_PROCESS_GROUP=\x00REAPER_GRACE=10\x00REAPER_WATCH=1m"},
 		{"cmd", "REAPER_SUBREAPER=maybe"},
+		{"--check\x00--pid-pressure=90\x00--zombie-threshold\x0050", ""},
+		{"-e\x00--check\x00--check", "REAPER_PID_PRESSURE=101"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -82,8 +84,17 @@ func FuzzParse(f *testing.F) {
 // checkConfig checks the invariants of a Config that Parse accepted.
 func checkConfig(t *testing.T, args []string, cfg *Config) {
 	t.Helper()
-	if len(cfg.Command) == 0 && !cfg.Help && !cfg.Version {
-		t.Fatalf("Parse(%q): empty command without -h or -V", args)
+	if len(cfg.Command) == 0 && !cfg.Help && !cfg.Version && !cfg.Check {
+		t.Fatalf("Parse(%q): empty command without -h, -V or --check", args)
+	}
+	if cfg.Check && len(cfg.Command) > 0 && !cfg.Help && !cfg.Version {
+		t.Fatalf("Parse(%q): a command with --check", args)
+	}
+	if cfg.Check != CheckRequested(args) {
+		t.Fatalf("Parse(%q) says check %v, CheckRequested %v", args, cfg.Check, !cfg.Check)
+	}
+	if cfg.PIDPressure < 1 || cfg.PIDPressure > 100 {
+		t.Fatalf("Parse(%q): PID pressure %d%%", args, cfg.PIDPressure)
 	}
 	if len(cfg.Command) > len(args) || !slices.Equal(cfg.Command, args[len(args)-len(cfg.Command):]) {
 		t.Fatalf("Parse(%q): command %q is not the tail of the arguments", args, cfg.Command)

@@ -24,11 +24,12 @@ type cgroupDir struct {
 }
 
 // cgroupResolver finds the pids cgroups that apply to the init: its own
-// and their ancestors, from /proc/self/cgroup. It re-resolves only when
-// that file changes.
+// and their ancestors, from /proc/self/cgroup (and, when also is set, from
+// that cgroup file as well). It re-resolves only when they change.
 type cgroupResolver struct {
 	procRoot, cgroupRoot string
-	raw                  []byte // /proc/self/cgroup as last resolved
+	also                 string // another process's cgroup file, or ""
+	raw                  []byte // the cgroup files as last resolved
 	read                 []byte // read buffer
 	dirs                 []cgroupDir
 	resolved             bool
@@ -69,6 +70,9 @@ func (w *Watcher) readLimits(ls []limit) []limit {
 // its ancestors, and at least CgroupRoot and CgroupRoot/pids.
 func (c *cgroupResolver) candidates() []cgroupDir {
 	c.read = readAll(c.procRoot+"/self/cgroup", c.read[:0])
+	if c.also != "" {
+		c.read = readAll(c.also, append(c.read, '\n'))
+	}
 	if c.resolved && bytes.Equal(c.read, c.raw) {
 		return c.dirs
 	}

@@ -26,6 +26,14 @@
 //
 // The nearest limit is the one used the most in proportion.
 //
+// # Findings
+//
+// Scan runs one complete scan (a Tick), and the accessors in findings.go
+// (Processes, Zombies, TopZombieParents, NearestLimit, Holders, ...)
+// read its results: reaper-init --check is a Watcher that scans once and
+// turns them into a verdict. AlsoCgroupOf adds the cgroups of another
+// process, the namespace's PID 1, to those whose limits are read.
+//
 // # Warnings
 //
 // Each warning is one line of key=value fields, values quoted with
@@ -42,8 +50,8 @@
 // ago the watch first saw the parent's oldest zombie; it is left out
 // when all of them are new since the last tick.
 //
-// A PID-pressure warning fires above 80% of the nearest limit and names
-// it (limit=pid_max or limit=cgroup, with the file it came from), and the
+// A PID-pressure warning fires above Config.PIDPressure (80% by
+// default) of the nearest limit and names it (limit=pid_max or limit=cgroup, with the file it came from), and the
 // processes holding the most PIDs: for each, its own threads and its
 // direct children's tasks (holders=PID:COMM:TASKS,...).
 //
@@ -54,7 +62,9 @@
 // said again when the use moved by 5 points or the limit changed. Each
 // says once that it cleared, with no severity word ("zombies cleared
 // ...", "PID use back under its limit ..."), when the count falls to
-// three quarters of the threshold, or the use under 75%: the gap keeps a
+// three quarters of the threshold, or the use 5 points under its
+// threshold (75% by default; a quarter of the threshold under, when
+// that is less than 5 points): the gap keeps a
 // count that hovers at the threshold from saying the same thing every
 // tick.
 //

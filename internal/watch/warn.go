@@ -7,14 +7,17 @@ import (
 	"github.com/reaper-init/reaper-init/internal/logx"
 )
 
-// The PID-pressure warning is said above Config.PIDPressure percent of
-// the nearest limit, again after a move of pressureStepPct, and cleared
-// under pressureClearGap points below the threshold.
+// Steps of the PID-pressure warning, in points of percent of the nearest
+// limit. It fires above Config.PIDPressure.
 const (
-	pressureClearGap = 5 // say it cleared this far under the threshold
+	pressureClearGap = 5 // say it cleared this far under the threshold (less for a threshold under 20)
 	pressureStepPct  = 5 // warn again after a move this large
 	maxHolders       = 3 // processes named in the warning
 )
+
+// pressureClearPct is the use under which a PID-pressure warning clears:
+// 5 points under the threshold, or a quarter of it when that is less.
+func pressureClearPct(warn int64) int64 { return warn - min(pressureClearGap, warn/4) }
 
 // zombieWarning is what the last zombie warning said.
 type zombieWarning struct {
@@ -132,15 +135,14 @@ func (w *Watcher) nearest() *limit {
 	return best
 }
 
-// warnPressure warns when PID use passes Config.PIDPressure percent (80
-// by default) of the nearest limit, naming the limit and the processes
-// holding the most PIDs. It says a state once, and again when the use
-// moved by 5 points or the limit changed; it says once that the state
-// cleared when the use fell 5 points under the threshold.
+// warnPressure warns when PID use passes Config.PIDPressure (80%) of the
+// nearest limit, naming the limit and the processes holding the most
+// PIDs. It says a state once, and again when the use moved by 5 points or
+// the limit changed; it says once that the state cleared when the use
+// fell 5 points under the threshold (75%).
 func (w *Watcher) warnPressure() {
 	pw := &w.pwarn
 	warnPct := int64(w.cfg.PIDPressure)
-	clearPct := max(warnPct-pressureClearGap, 0)
 	l := w.nearest()
 	if l != nil && l.used*100 > l.max*warnPct {
 		pct := l.used * 100 / l.max
@@ -170,7 +172,7 @@ func (w *Watcher) warnPressure() {
 			cur = &w.limits[i]
 		}
 	}
-	if cur != nil && cur.max > 0 && cur.used*100 >= cur.max*clearPct {
+	if cur != nil && cur.max > 0 && cur.used*100 >= cur.max*pressureClearPct(warnPct) {
 		return
 	}
 	pw.active = false

@@ -12,7 +12,7 @@ import (
 // Defaults for the zero values of Config.
 const (
 	DefaultZombieThreshold = 100
-	DefaultPIDPressure     = 80
+	DefaultPIDPressure     = 80 // percent
 	DefaultProcRoot        = "/proc"
 	DefaultCgroupRoot      = "/sys/fs/cgroup"
 )
@@ -38,7 +38,8 @@ type Config struct {
 	// than this. 0 means DefaultZombieThreshold.
 	ZombieThreshold int
 	// PIDPressure: warn when PID use passes this percentage of the
-	// nearest limit. 0 means DefaultPIDPressure.
+	// nearest limit, 1 to 100 (more is taken as 100). 0 means
+	// DefaultPIDPressure.
 	PIDPressure int
 	// MetricsFile is the path of the Prometheus text file; "" for none.
 	MetricsFile string
@@ -137,9 +138,10 @@ func New(cfg Config, st *Stats) *Watcher {
 	if cfg.ZombieThreshold <= 0 {
 		cfg.ZombieThreshold = DefaultZombieThreshold
 	}
-	if cfg.PIDPressure <= 0 || cfg.PIDPressure > 100 {
+	if cfg.PIDPressure <= 0 {
 		cfg.PIDPressure = DefaultPIDPressure
 	}
+	cfg.PIDPressure = min(cfg.PIDPressure, 100)
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = DefaultProcRoot
 	}
