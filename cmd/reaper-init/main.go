@@ -20,6 +20,7 @@ import (
 
 	"github.com/reaper-init/reaper-init/internal/catch"
 	"github.com/reaper-init/reaper-init/internal/cli"
+	"github.com/reaper-init/reaper-init/internal/ending"
 	"github.com/reaper-init/reaper-init/internal/footprint"
 	"github.com/reaper-init/reaper-init/internal/gosettings"
 	"github.com/reaper-init/reaper-init/internal/logx"
@@ -106,9 +107,10 @@ func run(args []string) int {
 	// Paths the user gave relative to the directory reaper-init started
 	// in, which it is about to leave.
 	cfg.MetricsFile = absolute(cfg.MetricsFile)
-	if cfg.TerminationLog != "off" {
+	if cfg.TerminationLog != ending.Off {
 		cfg.TerminationLog = absolute(cfg.TerminationLog)
 	}
+	end := newEnding(cfg, log)
 
 	child, tty := 0, -1
 	if !cfg.Pause {
@@ -119,10 +121,12 @@ func run(args []string) int {
 		child, err = spawn.StartWith(cfg.Command, env, spawn.Options{Dir: dir})
 		if err != nil {
 			logx.Stderr.Write([]byte("reaper-init: " + err.Error() + "\n"))
+			code := exitFailed
 			if e, ok := err.(*spawn.Error); ok {
-				return e.Code()
+				code = e.Code()
 			}
-			return exitFailed
+			end.sum.ExecErr = err
+			return end.finish(code, true)
 		}
 		log.Info("started " + logx.KV("command", cfg.Command[0]) + " " + logx.KVInt("pid", child))
 		if spawn.IsControllingTerminal(0) {
@@ -173,11 +177,15 @@ func run(args []string) int {
 		Stats:         stats,
 		Later:         func() { footprint.Trim() },
 		LaterDelay:    trimDelay,
+		OnStopping: func(sig unix.Signal, at time.Time, sent unix.Signal) {
+			end.stopping(sig, at, sent, child, watcher)
+		},
 	}, handler{})
 	out := sup.Run(pending)
 	if out.Err != nil {
 		return exitFailed
 	}
+	unusual := end.record(out, watcher)
 	if watcher != nil && cfg.MetricsFile != "" {
 		if err := watcher.WriteMetrics(); err != nil {
 			log.Warn("metrics file: " + err.Error())
@@ -191,7 +199,7 @@ func run(args []string) int {
 		log.Info("remapping exit code " + strconv.Itoa(code) + " to 0")
 		code = 0
 	}
-	return code
+	return end.finish(code, unusual)
 }
 
 // handler steers the signal handler of package catch for the main loop.

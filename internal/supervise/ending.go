@@ -28,11 +28,15 @@ type Outcome struct {
 	// Main is the main child as last seen (its command name is read when
 	// it has to be killed).
 	Main Proc
-	// Signal is the first terminating signal that arrived (after
-	// rewriting), at SignalAt; Forwarded says it reached the child.
+	// Received is the first terminating signal that arrived, as
+	// received, at SignalAt; Signal is what the rewrite table made of it
+	// (0: dropped), and Forwarded says that reached the child.
+	Received  unix.Signal
 	Signal    unix.Signal
 	SignalAt  time.Time
 	Forwarded bool
+	// Dumped: the dump signal was sent when the grace period ran out.
+	Dumped bool
 	// GraceExpired: the grace period (or the drain's) ran out;
 	// SecondSignal: a second terminating signal cut it short; Drained:
 	// the main child (or pause mode) ended with other processes left,
@@ -40,16 +44,33 @@ type Outcome struct {
 	GraceExpired bool
 	SecondSignal bool
 	Drained      bool
-	// Killed counts the processes reaped after the init's SIGKILL that
-	// died of it; FirstKilled is the main child when it was one of them,
-	// else the first reaped.
+	// KilledBy says why the init sent SIGKILL to everything;
+	// Killed counts the processes reaped after it that died of it;
+	// FirstKilled is the main child when it was one of them, else the
+	// first reaped.
+	KilledBy    KillCause
 	Killed      int
 	FirstKilled Proc
+	// DrainCount is how many processes the drain (or pause mode's end)
+	// found still running and sent SIGTERM, DrainFirst the first of them.
+	DrainCount int
+	DrainFirst Proc
 	// Settled: the init gave up waiting for killed processes.
 	Settled bool
 	// Err is set when the loop could not run at all.
 	Err error
 }
+
+// KillCause is why the init sent SIGKILL to everything it answers for.
+type KillCause uint8
+
+// The causes.
+const (
+	NotKilled    KillCause = iota
+	KilledGrace            // the grace period (or the dump wait) ran out, the main child alive
+	KilledSecond           // a second terminating signal, the main child alive
+	KilledDrain            // the main child had ended; the drain had to kill
+)
 
 // walkJob is a walk of the process tree in progress: it signals what it
 // finds (as a subreaper) or only counts it (as PID 1, whose kill(-1) has
@@ -59,6 +80,7 @@ type walkJob struct {
 	sig       unix.Signal // 0: count only
 	skipGroup int         // process group already signalled as a whole
 	line      string      // log line prefix; "" for none
+	drain     bool        // the drain's walk: its count goes in the Outcome
 	count     int
 	names     []Proc
 }
@@ -97,6 +119,12 @@ func (s *Supervisor) stepWalk() {
 		return
 	}
 	s.walk.active = false
+	if s.walk.drain {
+		s.out.DrainCount = s.walk.count
+		if len(s.walk.names) > 0 {
+			s.out.DrainFirst = s.walk.names[0]
+		}
+	}
 	if s.walk.line != "" {
 		s.cfg.Log.Warn(s.walk.line + " " + describe(s.walk.count, s.walk.names))
 	}
@@ -126,6 +154,7 @@ func (s *Supervisor) graceOver() {
 	s.out.GraceExpired = true
 	if s.cfg.DumpSignal != 0 {
 		s.phase = dumping
+		s.out.Dumped = true
 		s.updateFast()
 		s.sendAll(s.cfg.DumpSignal, "grace period over: sending "+signals.Name(s.cfg.DumpSignal)+" to")
 		s.dumpEnd = s.clock().Add(s.cfg.DumpWait)
@@ -143,6 +172,14 @@ func (s *Supervisor) killAll(why string) {
 	}
 	if s.cfg.Child > 0 && !s.mainDone {
 		s.out.Main = Proc{PID: s.cfg.Child, Comm: procfs.Comm(s.cfg.ProcRoot, s.cfg.Child)}
+	}
+	switch {
+	case s.ended():
+		s.out.KilledBy = KilledDrain
+	case s.out.SecondSignal:
+		s.out.KilledBy = KilledSecond
+	default:
+		s.out.KilledBy = KilledGrace
 	}
 	s.phase = killed
 	s.updateFast()

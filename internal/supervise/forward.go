@@ -73,8 +73,9 @@ func (s *Supervisor) receive(sig unix.Signal, sent bool) {
 		return
 	}
 	out := s.mapped(sig)
-	if s.cfg.Stop.Has(out) {
-		s.noteStopping(out)
+	if !s.stopping && (s.cfg.Stop.Has(out) || s.cfg.Stop.Has(sig)) {
+		s.noteStopping(sig, out)
+		defer s.stopped()
 	}
 	if sent {
 		s.forwarded(out)
@@ -101,15 +102,24 @@ func (s *Supervisor) receive(sig unix.Signal, sent bool) {
 	s.forward(sig)
 }
 
-// noteStopping records the first terminating signal and calls OnStopping.
-func (s *Supervisor) noteStopping(sig unix.Signal) {
+// noteStopping records the first terminating signal (received as sig,
+// rewritten to out); stopped, once it has been handled, calls
+// OnStopping.
+func (s *Supervisor) noteStopping(sig, out unix.Signal) {
 	if s.stopping {
 		return
 	}
 	s.stopping = true
-	s.out.Signal, s.out.SignalAt = sig, s.clock()
+	s.out.Received, s.out.Signal, s.out.SignalAt = sig, out, s.clock()
+}
+
+func (s *Supervisor) stopped() {
 	if s.cfg.OnStopping != nil {
-		s.cfg.OnStopping(sig, s.out.SignalAt)
+		sent := unix.Signal(0)
+		if s.out.Forwarded {
+			sent = s.out.Signal
+		}
+		s.cfg.OnStopping(s.out.Received, s.out.SignalAt, sent)
 	}
 }
 
@@ -205,7 +215,10 @@ func (s *Supervisor) receivePaused(sig unix.Signal) {
 		s.cfg.Log.Debug("pause: ignoring " + signals.Name(sig))
 		return
 	}
-	s.noteStopping(sig)
+	if !s.stopping {
+		s.noteStopping(sig, sig)
+		defer s.stopped()
+	}
 	if s.pauseEnd {
 		if s.cfg.Grace > 0 && s.phase != killed {
 			s.out.SecondSignal = true
@@ -221,5 +234,6 @@ func (s *Supervisor) receivePaused(sig unix.Signal) {
 	s.phase = draining
 	s.out.Drained = true
 	s.sendAll(unix.SIGTERM, "pause: stopping the namespace")
+	s.walk.drain = true
 	s.graceEnd = s.clock().Add(s.cfg.Grace)
 }

@@ -103,9 +103,10 @@ type Config struct {
 	Stats *watch.Stats
 
 	// OnStopping, when set, is called once, when the first terminating
-	// signal arrives (before it is forwarded or held): the provisional
+	// signal has arrived (received as sig, at) and been handled (sent is
+	// what was forwarded for it, 0 when nothing was yet): the provisional
 	// termination summary.
-	OnStopping func(sig unix.Signal, at time.Time)
+	OnStopping func(sig unix.Signal, at time.Time, sent unix.Signal)
 
 	// Later, when set, is called once, LaterDelay after the loop starts,
 	// unless it has ended by then: work that must not delay a short-lived
@@ -394,6 +395,7 @@ func (s *Supervisor) advance() {
 	}
 	s.out.Drained = true
 	s.sendAll(unix.SIGTERM, "drain: main child exited, stopping the rest")
+	s.walk.drain = true
 	if s.graceEnd.IsZero() {
 		s.graceEnd = s.clock().Add(s.cfg.Grace)
 	}

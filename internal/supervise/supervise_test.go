@@ -241,7 +241,7 @@ func TestPauseMode(t *testing.T) {
 	f := newFixture(t, "/bin/sh", "-c", "exit 0")
 	f.cfg.Child = 0
 	var stopping unix.Signal
-	f.cfg.OnStopping = func(sig unix.Signal, _ time.Time) { stopping = sig }
+	f.cfg.OnStopping = func(sig unix.Signal, _ time.Time, _ unix.Signal) { stopping = sig }
 	out, _ := f.outcome(unix.SIGUSR1, unix.SIGHUP, unix.SIGTERM)
 	if out.Signal != unix.SIGTERM || stopping != unix.SIGTERM || out.Exited {
 		t.Errorf("pause outcome %+v, stopping %v\n%s", out, stopping, f.log)
