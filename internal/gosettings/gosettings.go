@@ -70,12 +70,13 @@ var runtimeDebugKeys = map[string]bool{
 	"updatemaxprocs": true,
 }
 
-// Thresholds of NeedReexec: the runtime's threads before reaper-init's
-// code ran, and its Ps.
-const (
-	maxThreads = 4
-	maxProcs   = 8
-)
+// maxProcs is the most Ps NeedReexec lets the runtime keep: on a bigger
+// machine it has made more threads before any of reaper-init's code ran,
+// and keeps every P's memory. (On a small one it starts with four
+// threads, now and then five: not worth a re-exec, whose second runtime
+// start doubles the window in which a SIGTERM is lost; see
+// docs/startup-signals.md.)
+const maxProcs = 8
 
 // Variables of reaper-init's own that carry the container's settings
 // across the re-exec.
@@ -87,9 +88,9 @@ const (
 // NeedReexec reports why reaper-init should run again without the
 // container's Go settings, or "" when it need not: a Go variable in the
 // environment that shapes the runtime (GOGC, GOMEMLIMIT, GOMAXPROCS other
-// than 1, GODEBUG with a setting of the runtime's), more Ps than a small
-// init needs, or more threads than it may keep. It never asks twice: an
-// image started by Reexec does not re-exec again.
+// than 1, GODEBUG with a setting of the runtime's), or more Ps than a
+// small init needs (a big machine). It never asks twice: an image started
+// by Reexec does not re-exec again.
 func NeedReexec(lookup func(string) (string, bool)) string {
 	if _, ok := lookup(reexecVar); ok {
 		return ""
@@ -108,9 +109,6 @@ func NeedReexec(lookup func(string) (string, bool)) string {
 	}
 	if n := runtime.GOMAXPROCS(0); n > maxProcs {
 		return "GOMAXPROCS=" + strconv.Itoa(n) + " (the machine's CPUs)"
-	}
-	if n, _ := runtime.ThreadCreateProfile(nil); n > maxThreads {
-		return strconv.Itoa(n) + " threads at start"
 	}
 	return ""
 }
