@@ -313,8 +313,9 @@ func (d *Dockerd) LoadImage(tag string) error {
 
 // Close removes every container of the daemon, stops the daemon, checks
 // that no process (containerd, a shim, a container) and no mount of it is
-// left, and removes its directory. It returns what went wrong, leftovers
-// included; the directory is kept, for a look, when something is left.
+// left, and removes its directory (unless a mount in it could not be
+// undone). It returns what went wrong, leftovers included, and kills the
+// leftover processes.
 func (d *Dockerd) Close() error {
 	var errs []error
 	if d.cmd != nil {
@@ -359,7 +360,7 @@ func (d *Dockerd) Close() error {
 		}
 		errs = append(errs, fmt.Errorf("mounts left after dockerd stopped: %s", strings.Join(mounts, " ")))
 	}
-	if len(errs) == 0 || len(mountsUnder(d.Dir)) == 0 {
+	if len(mountsUnder(d.Dir)) == 0 {
 		if err := os.RemoveAll(d.Dir); err != nil {
 			errs = append(errs, err)
 		}
