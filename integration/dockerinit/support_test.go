@@ -87,3 +87,5 @@ func within(t *testing.T, what string, took, lo, hi time.Duration) {
 		t.Errorf("%s took %v, want at least %v and under %v", what, took.Round(time.Millisecond), lo, hi)
 	}
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
