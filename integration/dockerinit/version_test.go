@@ -94,10 +94,10 @@ func TestDockerInfoShowsReaperInitCommit(t *testing.T) {
 	d := dockerd(t)
 	v := readInitVersion(t, d.InitPath)
 	requireParsable(t, v)
-	out := d.Docker(t, "info", "--format", "{{.InitBinary}}\t{{.InitCommit.ID}}\t{{.InitCommit.Expected}}")
-	f := strings.Split(out, "\t")
+	out := d.Docker(t, "info", "--format", "{{.InitBinary}}|{{.InitCommit.ID}}|{{.InitCommit.Expected}}")
+	f := strings.Split(out, "|")
 	if len(f) != 3 {
-		t.Fatalf("docker info printed %q, want three tab-separated fields", out)
+		t.Fatalf("docker info printed %q, want three fields separated by |", out)
 	}
 	binary, id, expected := f[0], f[1], f[2]
 	t.Logf("reaper-init --version: %q; docker info: InitBinary=%q InitCommit.ID=%q Expected=%q", v.output, binary, id, expected)
