@@ -18,23 +18,10 @@ import (
 
 // startPause starts a pause container running cmd and returns it with its
 // host PID.
-func startPause(t *testing.T, d *testenv.Dockerd, cmd ...string) (*testenv.DockerdContainer, int) {
+func startPause(t *testing.T, d *testenv.Dockerd, cmd ...string) (*testenv.EngineContainer, int) {
 	t.Helper()
 	pause := d.Run(t, nil, plainImage, cmd...)
-	deadline := time.Now().Add(startTimeout)
-	for {
-		status := d.Docker(t, "inspect", "--format", "{{.State.Status}}", pause.Name)
-		if status == "running" {
-			break
-		}
-		if status == "exited" || status == "dead" {
-			t.Fatalf("the pause container %v has %s; logs:\n%s", cmd, status, pause.Logs())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the pause container %v is not running after %v; logs:\n%s", cmd, startTimeout, pause.Logs())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	pause.WaitRunning(startTimeout)
 	return pause, pause.PID()
 }
 

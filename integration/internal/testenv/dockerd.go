@@ -216,18 +216,7 @@ func (d *Dockerd) Command(ctx context.Context, args ...string) *exec.Cmd {
 // standard error. ctx may be nil: the command then gets a default
 // timeout.
 func (d *Dockerd) Output(ctx context.Context, args ...string) (string, error) {
-	if ctx == nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.Background(), dockerTimeout)
-		defer cancel()
-	}
-	var stdout, stderr bytes.Buffer
-	cmd := d.Command(ctx, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return strings.TrimSpace(stdout.String()), fmt.Errorf("docker -H %s %s: %v: %s", d.Host, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(stdout.String()), nil
+	return engineOutput(d, ctx, args...)
 }
 
 // Docker runs docker with args against the daemon and returns its
@@ -441,156 +430,15 @@ func SkipNoDockerd(t testing.TB, err error) {
 	dockerRequireOrSkip(t, "REAPER_REQUIRE_DOCKER", fmt.Sprintf("cannot start a dockerd of the tests' own (%v)", err))
 }
 
-// DockerdContainer is a container started by Dockerd.Run.
-type DockerdContainer struct {
-	// Name is the container's unique name.
-	Name string
-	d    *Dockerd
-	t    testing.TB
-}
-
-// Run starts a detached container on the daemon from image running cmd,
-// with the docker run options opts. It is named uniquely, labelled
-// DockerLabel, has no network (--network none is always given, unless
-// opts joins another container's network) and is removed when the test
-// ends.
-func (d *Dockerd) Run(t testing.TB, opts []string, image string, cmd ...string) *DockerdContainer {
+// Run starts a detached container on the daemon (see EngineContainer).
+func (d *Dockerd) Run(t testing.TB, opts []string, image string, cmd ...string) *EngineContainer {
 	t.Helper()
-	c := &DockerdContainer{Name: UniqueName("ctr"), d: d, t: t}
-	t.Cleanup(c.remove)
-	args := []string{"run", "-d", "--name", c.Name, "--label", DockerLabel, "--network", "none"}
-	args = append(append(append(args, opts...), image), cmd...)
-	d.Docker(t, args...)
-	return c
+	return engineRun(t, d, opts, image, cmd...)
 }
 
-// RunWait runs a container to its end (docker run without -d, removed
-// afterwards) and returns its exit code and output (standard output and
-// standard error). It fails the test when docker itself fails or the
-// container outlives d.
+// RunWait runs a container on the daemon to its end and returns its exit
+// code and output (see engineRunWait).
 func (d *Dockerd) RunWait(t testing.TB, timeout time.Duration, opts []string, image string, cmd ...string) (int, string) {
 	t.Helper()
-	name := UniqueName("ctr")
-	t.Cleanup(func() { _, _ = d.Output(nil, "rm", "-f", name) })
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	args := []string{"run", "--name", name, "--label", DockerLabel, "--network", "none"}
-	args = append(append(append(args, opts...), image), cmd...)
-	c := d.Command(ctx, args...)
-	out, err := c.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("docker run %s did not end within %v; output:\n%s", strings.Join(cmd, " "), timeout, out)
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("docker run: %v", err)
-	}
-	if err == nil {
-		return 0, string(out)
-	}
-	return ee.ExitCode(), string(out)
-}
-
-func (c *DockerdContainer) remove() {
-	_, _ = c.d.Output(nil, "rm", "-f", c.Name)
-}
-
-// PID returns the host PID of the container's PID 1, failing the test
-// when the container is not running.
-func (c *DockerdContainer) PID() int {
-	c.t.Helper()
-	out := c.d.Docker(c.t, "inspect", "--format", "{{.State.Pid}}", c.Name)
-	pid, err := strconv.Atoi(out)
-	if err != nil || pid <= 0 {
-		c.t.Fatalf("container %s is not running (State.Pid %q); logs:\n%s", c.Name, out, c.Logs())
-	}
-	return pid
-}
-
-// Logs returns the container's standard output and standard error.
-func (c *DockerdContainer) Logs() string {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
-	defer cancel()
-	out, err := c.d.Command(ctx, "logs", c.Name).CombinedOutput()
-	if err != nil {
-		c.t.Fatalf("docker logs %s: %v\n%s", c.Name, err, out)
-	}
-	return string(out)
-}
-
-// WaitLog waits until the container's logs contain s and returns them,
-// failing the test (with the logs) after d.
-func (c *DockerdContainer) WaitLog(s string, d time.Duration) string {
-	c.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		logs := c.Logs()
-		if strings.Contains(logs, s) {
-			return logs
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("container %s: %q not in its logs after %v; logs:\n%s", c.Name, s, d, logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// Exec runs cmd in the container (docker exec) and returns its output and
-// exit code, failing the test when docker itself fails.
-func (c *DockerdContainer) Exec(cmd ...string) (string, int) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
-	defer cancel()
-	out, err := c.d.Command(ctx, append([]string{"exec", c.Name}, cmd...)...).CombinedOutput()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return string(out), 0
-	case errors.As(err, &ee):
-		return string(out), ee.ExitCode()
-	default:
-		c.t.Fatalf("docker exec %s %s: %v", c.Name, strings.Join(cmd, " "), err)
-		return "", 0
-	}
-}
-
-// Kill sends sig (a name such as USR1, or a number) to the container's
-// PID 1 with docker kill.
-func (c *DockerdContainer) Kill(sig string) {
-	c.t.Helper()
-	c.d.Docker(c.t, "kill", "--signal", sig, c.Name)
-}
-
-// Stop runs `docker stop -t timeout` and returns how long it took.
-func (c *DockerdContainer) Stop(timeout int) time.Duration {
-	c.t.Helper()
-	start := time.Now()
-	c.d.Docker(c.t, "stop", "-t", strconv.Itoa(timeout), c.Name)
-	return time.Since(start)
-}
-
-// Wait waits for the container to exit and returns the exit code docker
-// wait reports, failing the test (with the logs) after d.
-func (c *DockerdContainer) Wait(d time.Duration) int {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	out, err := c.d.Output(ctx, "wait", c.Name)
-	if err != nil {
-		logs := c.Logs()
-		_, _ = c.d.Output(nil, "kill", c.Name)
-		c.t.Fatalf("container %s did not exit within %v (%v); logs:\n%s", c.Name, d, err, logs)
-	}
-	code, err := strconv.Atoi(out)
-	if err != nil {
-		c.t.Fatalf("docker wait %s: unexpected output %q", c.Name, out)
-	}
-	return code
-}
-
-// Running reports whether the container is still running.
-func (c *DockerdContainer) Running() bool {
-	c.t.Helper()
-	return c.d.Docker(c.t, "inspect", "--format", "{{.State.Running}}", c.Name) == "true"
+	return engineRunWait(t, d, timeout, opts, image, cmd...)
 }
