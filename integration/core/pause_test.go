@@ -72,28 +72,42 @@ func sigMask(pid int, name string) (uint64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", name, pid)
 }
 
-// waitHandles waits until p's PID 1 catches or blocks (for a signalfd or
-// sigwait loop) each of sigs. The kernel drops a signal sent to a PID 1
-// that does neither, so sending one earlier would test nothing.
+// waitHandles waits until p's PID 1 runs the binary under test and
+// catches or blocks (for a signalfd or sigwait loop) each of sigs. The
+// kernel drops a signal sent to a PID 1 that does neither, so sending one
+// earlier would test nothing; and before its exec the process is still
+// unshare's, with unshare's signal masks.
 func waitHandles(t *testing.T, p *proc, sigs ...syscall.Signal) {
 	t.Helper()
+	exited := func() {
+		t.Helper()
+		st := p.wait()
+		t.Fatalf("reaper-init -P exited: %v\n%s", st, st.output)
+	}
 	if p.pid <= 0 {
-		t.Fatalf("reaper-init exited at once\nstdout:\n%s\nstderr:\n%s", p.stdout, p.stderr)
+		exited()
+	}
+	bin, err := filepath.Abs(testenv.Init(t))
+	if err == nil {
+		bin, err = filepath.EvalSymlinks(bin)
+	}
+	if err != nil {
+		t.Fatalf("resolve the binary under test: %v", err)
 	}
 	var want uint64
 	for _, s := range sigs {
 		want |= 1 << (uint(s) - 1)
 	}
 	waitFor(t, readyTimeout, "reaper-init -P to handle "+sigList(sigs), func() bool {
-		cgt, err1 := sigMask(p.pid, "SigCgt")
-		blk, err2 := sigMask(p.pid, "SigBlk")
-		if err1 != nil || err2 != nil {
-			if !p.alive() {
-				t.Fatalf("reaper-init -P exited\nstdout:\n%s\nstderr:\n%s", p.stdout, p.stderr)
-			}
+		if !p.alive() {
+			exited()
+		}
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid)); err != nil || exe != bin {
 			return false
 		}
-		return (cgt|blk)&want == want
+		cgt, err1 := sigMask(p.pid, "SigCgt")
+		blk, err2 := sigMask(p.pid, "SigBlk")
+		return err1 == nil && err2 == nil && (cgt|blk)&want == want
 	})
 }
 
@@ -180,7 +194,14 @@ func TestPauseModeGraceDrainsJoinedProcessThenExitsZero(t *testing.T) {
 	dir := t.TempDir()
 	ready, record := filepath.Join(dir, "ready"), filepath.Join(dir, "record")
 	join(t, p, helper(t, "grace-trap", "-ignore", "-record", record, ready)...)
-	testenv.WaitFile(t, ready, readyTimeout)
+	waitFor(t, readyTimeout, "the joined process to be ready", func() bool {
+		if !p.alive() {
+			st := p.wait()
+			t.Fatalf("reaper-init -P --grace 1s exited: %v\n%s", st, st.output)
+		}
+		b, err := os.ReadFile(ready)
+		return err == nil && len(b) > 0
+	})
 	start := time.Now()
 	p.kill(syscall.SIGTERM)
 	p.wantExit(0)
