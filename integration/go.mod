@@ -6,6 +6,7 @@ require (
 	github.com/creack/pty v1.1.24
 	github.com/prometheus/client_model v0.6.1
 	github.com/prometheus/common v0.62.0
+	golang.org/x/sys v0.49.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

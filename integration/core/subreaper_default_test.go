@@ -1,0 +1,91 @@
+package core
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/reaper-init/reaper-init/integration/internal/testenv"
+)
+
+// When reaper-init is not PID 1 (a shared-PID pod, where the pause is
+// PID 1; a shell that runs it; a CI job), it registers as child
+// subreaper without being asked, so that the orphans below its child are
+// still its to reap. Only a kernel that refuses (AWS Lambda, gVisor,
+// qemu-user) earns a warning, and even then the command runs.
+
+// TestNotPID1AdoptsOrphansAsSubreaperByDefault runs reaper-init as an
+// ordinary process with no flag and no variable: the 20 orphans of its
+// child are re-parented to it and reaped, and it prints nothing.
+func TestNotPID1AdoptsOrphansAsSubreaperByDefault(t *testing.T) {
+	t.Parallel()
+	const n = 20
+	o := newOrphans(t)
+	p := startPlain(t, nil, cmdline(nil, o.command(t, "-n", "20", "-hold"))...)
+	// Orphans that went elsewhere hold reaper-init's output open: let
+	// them and the child go before the process is waited for.
+	t.Cleanup(func() { o.release(t); o.stop(t, 0) })
+	o.waitOrphaned(t)
+	if kids := childrenOf(p.pid); len(kids) != n+1 {
+		t.Errorf("reaper-init has %d children, want %d (the main child and %d adopted orphans)", len(kids), n+1, n)
+	}
+	o.release(t)
+	o.waitDone(t)
+	waitFor(t, zombieTimeout, "reaper-init to reap its adopted orphans", func() bool {
+		return len(childrenOf(p.pid)) == 1 && zombieChildren(p.pid) == 0
+	})
+	o.stop(t, 0)
+	p.wantExit(0)
+	if s := p.stderr.String(); s != "" {
+		t.Errorf("stderr is %q, want nothing at the default verbosity", s)
+	}
+}
+
+// TestNotPID1SubreaperOptOutWithReaperSubreaper0: REAPER_SUBREAPER=0
+// turns the default off: the orphans go to whoever reaps for the test
+// (not reaper-init), which keeps only its main child.
+func TestNotPID1SubreaperOptOutWithReaperSubreaper0(t *testing.T) {
+	t.Parallel()
+	o := newOrphans(t)
+	p := startPlain(t, []string{"REAPER_SUBREAPER=0"}, cmdline(nil, o.command(t, "-n", "5", "-hold"))...)
+	t.Cleanup(func() { o.release(t); o.stop(t, 0) })
+	o.waitOrphaned(t)
+	if kids := childrenOf(p.pid); len(kids) != 1 {
+		t.Errorf("reaper-init has %d children, want only the main child: REAPER_SUBREAPER=0 must opt out", len(kids))
+	}
+	o.release(t)
+	o.waitDone(t)
+	o.stop(t, 0)
+	p.wantExit(0)
+}
+
+// TestNotPID1RefusedSubreaperWarnsOnceAndRunsCommand runs reaper-init
+// under a seccomp filter that fails prctl(PR_SET_CHILD_SUBREAPER) with
+// EPERM, as AWS Lambda does (helper runtime-nosubreaper). It must still
+// run the command and exit with its code, saying so in one warning line.
+func TestNotPID1RefusedSubreaperWarnsOnceAndRunsCommand(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(testenv.Helper(t), "runtime-nosubreaper", testenv.Init(t), "--", testenv.Helper(t), "exit", "7")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REAPER_") && !strings.HasPrefix(kv, "TINI_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p := start(t, cmd, false)
+	st := p.wait()
+	if st.sig != 0 || st.code != 7 {
+		t.Fatalf("reaper-init under a refused subreaper: %v, want exit code 7 (the command's)\n%s", st, st.output)
+	}
+	// The warning says the kernel refused: the one about not being
+	// asked for a subreaper (reaper-init before the default changed)
+	// would be a different failure.
+	line := oneLine(t, "stderr", p.stderr.String())
+	lower := strings.ToLower(line)
+	if !strings.HasPrefix(line, "[reaper-init] ") || !strings.Contains(lower, "subreaper") ||
+		!(strings.Contains(lower, "operation not permitted") || strings.Contains(lower, "eperm") || strings.Contains(lower, "refus")) {
+		t.Errorf("stderr is %q, want one \"[reaper-init] \" warning that the kernel refused the subreaper (EPERM)", line)
+	}
+}
