@@ -95,8 +95,10 @@ func TestDockerSharedPIDPodPauseWatchNamesHoarderInAppContainer(t *testing.T) {
 	if m == nil {
 		t.Fatalf("the pause container's warning does not name the hoarder; logs:\n%s", logs)
 	}
-	if m[1] != itoa(hoarder) || m[2] != "150" {
-		t.Errorf("the warning names pid=%s zombies=%s, want pid=%d zombies=150; logs:\n%s", m[1], m[2], hoarder, logs)
+	// The scan may see the hoarder while its last children are still
+	// exiting: any count over the threshold is a warning, said once.
+	if n, err := strconv.Atoi(m[2]); m[1] != itoa(hoarder) || err != nil || n <= 100 || n > 150 {
+		t.Errorf("the warning names pid=%s zombies=%s, want pid=%d and 101 to 150 zombies; logs:\n%s", m[1], m[2], hoarder, logs)
 	}
 }
 
