@@ -15,6 +15,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -56,6 +57,10 @@ func run(args []string) int {
 		return check(args)
 	}
 	gosettings.Bound()
+	// Let the runtime's own goroutines, made during its start, run once
+	// and park on this thread: left runnable, the first blocking system
+	// call would make the runtime start a thread to run them.
+	runtime.Gosched()
 	if why := gosettings.NeedReexec(os.LookupEnv); why != "" {
 		// Only returns when the exec failed: go on as we are.
 		_ = gosettings.Reexec(os.Args, os.Environ(), caughtSoFar())
