@@ -99,7 +99,14 @@ func run(args []string) int {
 		}
 	}
 
-	child, err := spawn.Start(cfg.Command, os.Environ())
+	// Leave the caller's directory before the fork, so that the child
+	// never sees the init in it; the child starts there.
+	dir, err := spawn.LeaveWorkingDir()
+	if err != nil {
+		log.Warn("working directory: " + err.Error() + " (staying in it)")
+	}
+	child, err := spawn.Start(cfg.Command, os.Environ(), spawn.Options{Dir: dir, RewriteListenPID: true})
+	dir.Close()
 	if err != nil {
 		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + "\n"))
 		if e, ok := err.(*spawn.Error); ok {

@@ -85,7 +85,7 @@ func newFixture(t *testing.T, argv ...string) *fixture {
 		signal.Stop(chld)
 		close(chld)
 	})
-	pid, err := spawn.Start(argv, os.Environ())
+	pid, err := spawn.Start(argv, os.Environ(), spawn.Options{})
 	if err != nil {
 		t.Fatalf("start %q: %v", argv, err)
 	}
