@@ -24,11 +24,13 @@ import (
 // into the heap (a write barrier), and no signal handler of the init's
 // may run in it. Everything it needs is prepared by the parent in a
 // forkState before the fork, and it only reads that memory and writes
-// integers into its own copy of it. Unlike vfork, a fork leaves the
-// parent's memory and stack alone, so the child may return from the
-// clone and call functions as it likes; the price is the copy of the
-// page tables, which for a process the size of the init is small
-// (BenchmarkStart measures both paths).
+// integers into its own copy of it (TestRawChildCalls checks the compiled
+// code for calls). Unlike vfork, a fork leaves the parent's memory and
+// stack alone, so the child may return from the clone and make calls
+// without corrupting frames the parent will return through, which Go's
+// own vfork path needs assembly for on every architecture; the price is
+// the copy of the page tables and the copy-on-write faults until the
+// child has executed (BenchmarkStart measures both paths).
 //
 // Every signal is blocked on the forking thread from before the clone
 // until the parent is back from it, so the child starts with every signal
@@ -202,25 +204,29 @@ func newEnvBuf(prefix string) *envBuf {
 }
 
 // readFull reads into b from fd until b is full or the end of the file,
-// and returns how much it read.
+// and returns how much it read. The read is raw, as syscall.ForkExec's
+// vfork is: the goroutine keeps its thread and the scheduler stays out
+// of it (no thread is handed the P and none is started) while the child
+// executes.
 func readFull(fd int, b []byte) int {
 	n := 0
 	for n < len(b) {
-		m, err := unix.Read(fd, b[n:])
-		if err == unix.EINTR {
+		m, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
+		if e == unix.EINTR {
 			continue
 		}
-		if err != nil || m <= 0 {
+		if e != 0 || m == 0 {
 			break
 		}
-		n += m
+		n += int(m)
 	}
 	return n
 }
 
 // forkExecRaw forks; the child sets itself up as s says and executes.
 // It returns the child's PID, or the error of the fork itself, in the
-// parent only.
+// parent only. It calls nothing but syscall.RawSyscall6, which is nosplit
+// because syscall.ForkExec's own child relies on it.
 //
 //go:nosplit
 //go:norace

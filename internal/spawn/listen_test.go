@@ -59,9 +59,10 @@ func TestPlanListen(t *testing.T) {
 }
 
 // pidfdIDOf finds the pidfd ID of process pid from the outside, with the
-// library's calls rather than the package's own, or reports that there
-// is none (no pidfs).
-func pidfdIDOf(t *testing.T, pid int) (uint64, bool) {
+// library's calls rather than the package's own, by method m (idNone:
+// the first that works, as systemd tries them), or reports that there is
+// none (no pidfs).
+func pidfdIDOf(t *testing.T, pid int, m idMethod) (uint64, bool) {
 	t.Helper()
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
@@ -72,8 +73,13 @@ func pidfdIDOf(t *testing.T, pid int) (uint64, bool) {
 	if unix.Fstatfs(fd, &fs) != nil || uint64(fs.Type) != pidfsMagic {
 		return 0, false
 	}
-	if h, _, err := unix.NameToHandleAt(fd, "", unix.AT_EMPTY_PATH); err == nil && h.Type() == fileidKernfs && len(h.Bytes()) == 8 {
-		return binary.NativeEndian.Uint64(h.Bytes()), true
+	if m != idInode {
+		if h, _, err := unix.NameToHandleAt(fd, "", unix.AT_EMPTY_PATH); err == nil && h.Type() == fileidKernfs && len(h.Bytes()) == 8 {
+			return binary.NativeEndian.Uint64(h.Bytes()), true
+		}
+		if m == idHandle {
+			return 0, false
+		}
 	}
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) == nil && strconv.IntSize == 64 {
@@ -129,7 +135,7 @@ func TestStartListenPIDUntouched(t *testing.T) {
 		{"another ID", []string{"LISTEN_PID=" + self, "LISTEN_PIDFDID=1"}, true},
 	} {
 		if tt.name == "another ID" {
-			if _, ok := pidfdIDOf(t, os.Getpid()); !ok {
+			if _, ok := pidfdIDOf(t, os.Getpid(), idNone); !ok {
 				continue // without pidfds IDs, any ID counts as the caller's
 			}
 		}
@@ -147,7 +153,7 @@ func TestStartListenPIDUntouched(t *testing.T) {
 // systemd would have set them for it.
 func TestStartListenPIDFDID(t *testing.T) {
 	withoutTerminal(t)
-	selfID, ok := pidfdIDOf(t, os.Getpid())
+	selfID, ok := pidfdIDOf(t, os.Getpid(), idNone)
 	if !ok {
 		t.Skip("skipping: the kernel has no pidfd IDs (pidfs, Linux 6.9)")
 	}
@@ -159,7 +165,7 @@ func TestStartListenPIDFDID(t *testing.T) {
 		pid := sleeper(t, func(argv []string) (int, error) {
 			return start(argv, env, Options{RewriteListenPID: true}, path)
 		})
-		id, ok := pidfdIDOf(t, pid)
+		id, ok := pidfdIDOf(t, pid, idNone)
 		if !ok || id == selfID {
 			t.Fatalf("the child's pidfd ID: %d, %v", id, ok)
 		}
@@ -213,7 +219,7 @@ func TestStartListenPIDFDIDMethods(t *testing.T) {
 		t.Skipf("skipping: pidfd_open: %v", err)
 	}
 	defer unix.Close(fd)
-	if _, ok := pidfdIDOf(t, os.Getpid()); !ok {
+	if _, ok := pidfdIDOf(t, os.Getpid(), idNone); !ok {
 		t.Skip("skipping: the kernel has no pidfd IDs (pidfs, Linux 6.9)")
 	}
 	tried := 0
@@ -242,7 +248,7 @@ func TestStartListenPIDFDIDMethods(t *testing.T) {
 		if err := waitExec(pid, "sleep"); err != nil {
 			t.Fatal(err)
 		}
-		id, _ := pidfdIDOf(t, pid)
+		id, _ := pidfdIDOf(t, pid, m)
 		want := []string{"LISTEN_PID=" + strconv.Itoa(pid), "LISTEN_PIDFDID=" + strconv.FormatUint(id, 10)}
 		if got := environ(t, pid); !slices.Equal(got, want) {
 			t.Errorf("method %d: child environment %q, want %q", m, got, want)

@@ -18,8 +18,9 @@
 //   - some signal's disposition is SIG_IGN;
 //   - the working directory can be reached by no path (see [Dir]).
 //
-// Each of these is checked before the fork, at the cost of a few dozen
-// cheap system calls; without them the start costs what ForkExec costs.
+// Start checks them before every fork (some 65 cheap system calls, about
+// 10µs); the raw path then costs a fork's copy of the init's page tables
+// more than ForkExec (BenchmarkStart).
 //
 // # A clean start
 //
@@ -49,10 +50,10 @@
 // The init must not keep the caller's directory (a mount) busy, and the
 // child must start in it. The init moves to "/" with [LeaveWorkingDir]
 // before the fork, keeping a descriptor of the old directory, and the
-// child starts there ([Options.Dir]). Moving after the fork would leave
-// a window in which the child (or anything it starts) sees the init
-// still in the old directory: ForkExec returns only once the child has
-// executed.
+// child starts there ([Options.Dir]), even if the directory has been
+// renamed or deleted since. Moving after the fork would leave a window in
+// which the child (or anything it starts) sees the init still in the old
+// directory: ForkExec returns only once the child has executed.
 //
 // # Socket activation
 //
@@ -62,8 +63,8 @@
 // catatonit does: sd_listen_fds ignores descriptors passed to another
 // PID. The child's PID is known only in the child, so it writes it
 // there, into a buffer made for it before the fork. LISTEN_PIDFDID
-// (systemd 256 and later) names the target by its pidfd inode ID, which
-// a PID cannot be confused with. When it is set:
+// (systemd 256 and later) also names the target by its pidfd inode ID,
+// which unlike a PID is never reused. When it is set:
 //
 //   - if it names another process than the init, the descriptors were
 //     not meant for the init, and nothing is rewritten (the child ignores
