@@ -600,3 +600,46 @@ func TestReleaseInherited(t *testing.T) {
 		t.Errorf("child reported %q, want %q", got, want)
 	}
 }
+
+// TestStartStdio: descriptors 0 to 2 reach the child as the caller has
+// them, even close-on-exec ones, and one the caller has closed stays
+// closed (rather than being taken by a descriptor of the start), on both
+// paths.
+func TestStartStdio(t *testing.T) {
+	// With a Dir and LISTEN_PID to fill in, the start has descriptors of
+	// its own that could land on 0. (And t.Chdir keeps a descriptor: take
+	// it before closing 0.)
+	d := leave(t, t.TempDir())
+	saved, err := unix.FcntlInt(0, unix.F_DUPFD_CLOEXEC, 10)
+	if err != nil {
+		t.Skipf("skipping: descriptor 0 is not open: %v", err)
+	}
+	unix.Close(0)
+	t.Cleanup(func() {
+		unix.Dup3(saved, 0, 0)
+		unix.Close(saved)
+	})
+	flags, err := unix.FcntlInt(2, unix.F_GETFD, 0)
+	if err != nil {
+		t.Skipf("skipping: descriptor 2 is not open: %v", err)
+	}
+	unix.FcntlInt(2, unix.F_SETFD, flags|unix.FD_CLOEXEC)
+	t.Cleanup(func() { unix.FcntlInt(2, unix.F_SETFD, flags) })
+	want, err := os.Readlink("/proc/self/fd/2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eachPath(t, func(t *testing.T, path forkPath) {
+		env := []string{"LISTEN_PID=" + strconv.Itoa(os.Getpid())}
+		pid := sleeper(t, func(argv []string) (int, error) {
+			return start(argv, env, Options{Dir: d, RewriteListenPID: path == pathRaw}, path)
+		})
+		fd := "/proc/" + strconv.Itoa(pid) + "/fd/"
+		if l, err := os.Readlink(fd + "0"); err == nil {
+			t.Errorf("the child has a descriptor 0 (%s), want it closed as in the caller", l)
+		}
+		if l, err := os.Readlink(fd + "2"); err != nil || l != want {
+			t.Errorf("the child's descriptor 2 is %q, %v; want the caller's %q", l, err, want)
+		}
+	})
+}
