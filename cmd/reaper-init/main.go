@@ -121,9 +121,13 @@ func run(args []string) int {
 	if !cfg.Pause {
 		delays := nestedDelays(cfg)
 		cfg.Delays = delays.own
-		dir := spawn.LeaveCwd()
+		dir, derr := spawn.LeaveWorkingDir()
+		if derr != nil {
+			log.Info("cannot leave the working directory: " + derr.Error())
+		}
 		env := append(withoutVar(environ, cli.OuterVar), cli.OuterVar+"="+cli.FormatOuter(&delays.total))
-		child, err = spawn.StartWith(cfg.Command, env, spawn.Options{Dir: dir})
+		child, err = spawn.Start(cfg.Command, env, spawn.Options{Dir: dir, RewriteListenPID: true})
+		_ = dir.Close()
 		if err != nil {
 			logx.Stderr.Write([]byte("reaper-init: " + err.Error() + "\n"))
 			code := exitFailed
@@ -137,8 +141,8 @@ func run(args []string) int {
 		if spawn.IsControllingTerminal(0) {
 			tty = 0
 		}
-	} else {
-		spawn.LeaveCwd()
+	} else if dir, err := spawn.LeaveWorkingDir(); err == nil {
+		_ = dir.Close()
 	}
 	spawn.ReleaseInherited()
 

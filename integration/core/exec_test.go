@@ -3,6 +3,7 @@ package core
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,9 +20,10 @@ func oneLine(t *testing.T, what, s string) string {
 	return strings.TrimSuffix(s, "\n")
 }
 
-// TestExecErrors checks the exit codes and the one-line message when the
-// command cannot be started: 127 when it does not exist, 126 when it
-// exists but cannot be executed.
+// TestExecErrors checks the exit codes and the message when the command
+// cannot be started: 127 when it does not exist, 126 when it exists but
+// cannot be executed. The error is one line; the termination summary,
+// the last line of an unusual ending, follows it.
 func TestExecErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -55,7 +57,10 @@ func TestExecErrors(t *testing.T) {
 			cmd.Env = append(os.Environ(), "PATH="+emptyDir+":/usr/bin:/bin")
 			p := start(t, cmd, true)
 			p.wantExit(tt.want)
-			line := oneLine(t, "stderr", p.stderr.String())
+			line, summary, _ := strings.Cut(strings.TrimSuffix(p.stderr.String(), "\n"), "\n")
+			if want := "[reaper-init] exit=" + strconv.Itoa(tt.want) + " reason=exec-failed error="; !strings.HasPrefix(summary, want) || strings.Contains(summary, "\n") {
+				t.Errorf("second line %q, want the one-line summary %q...", summary, want)
+			}
 			if prefix := "reaper-init: exec " + tt.command + ": "; !strings.HasPrefix(line, prefix) || len(line) == len(prefix) {
 				t.Errorf("stderr is %q, want %q followed by the reason", line, prefix)
 			}

@@ -22,10 +22,29 @@ import (
 // a container started with a shared PID namespace: their orphans are
 // re-parented to the namespace's PID 1.
 
+// joined is a process started inside another PID namespace.
+type joined struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error // cmd.Wait's, once done is closed
+}
+
+// wait waits for the joined process, failing the test after d.
+func (j *joined) wait(t *testing.T, d time.Duration) error {
+	t.Helper()
+	select {
+	case <-j.done:
+		return j.err
+	case <-time.After(d):
+		t.Fatalf("the joined process %v did not exit within %v", j.cmd.Args, d)
+		return nil
+	}
+}
+
 // join starts args inside the PID and mount namespaces of p's PID 1
 // with nsenter. The process is killed, if still there, when the test
 // ends.
-func join(t *testing.T, p *proc, args ...string) *exec.Cmd {
+func join(t *testing.T, p *proc, args ...string) *joined {
 	t.Helper()
 	if _, err := exec.LookPath("nsenter"); err != nil {
 		t.Skip("skipping: no nsenter in PATH (util-linux) to join the PID namespace")
@@ -40,12 +59,12 @@ func join(t *testing.T, p *proc, args ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("nsenter: %v", err)
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	j := &joined{cmd: cmd, done: make(chan struct{})}
+	go func() { j.err = cmd.Wait(); close(j.done) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		select {
-		case <-done:
+		case <-j.done:
 		case <-time.After(exitTimeout):
 			t.Errorf("nsenter %v still running after SIGKILL", args)
 		}
@@ -53,7 +72,7 @@ func join(t *testing.T, p *proc, args ...string) *exec.Cmd {
 			t.Logf("output of the joined %v:\n%s", args, out.String())
 		}
 	})
-	return cmd
+	return j
 }
 
 // sigMask returns the named mask (SigCgt, SigBlk, ...) of process pid.
@@ -107,8 +126,28 @@ func waitHandles(t *testing.T, p *proc, sigs ...syscall.Signal) {
 		}
 		cgt, err1 := sigMask(p.pid, "SigCgt")
 		blk, err2 := sigMask(p.pid, "SigBlk")
-		return err1 == nil && err2 == nil && (cgt|blk)&want == want
+		return err1 == nil && err2 == nil && (cgt|blk)&want == want && loopRunning(t, p.pid)
 	})
+}
+
+// loopRunning reports whether pid looks like an init that has reached its
+// main loop, if it is reaper-init: its timerfd exists. (The Go runtime's
+// own handlers are in place, and show in SigCgt, a few hundred
+// microseconds before reaper-init's; a signal in between ends it, as
+// docs/startup-signals.md says.) Another init has none, and is taken as
+// ready on its masks alone.
+func loopRunning(t *testing.T, pid int) bool {
+	bin, err := filepath.EvalSymlinks(testenv.Init(t))
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != bin {
+		return true
+	}
+	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+	for _, fd := range fds {
+		if link, _ := os.Readlink(fd); link == "anon_inode:[timerfd]" {
+			return true
+		}
+	}
+	return false
 }
 
 // TestPauseModeReapsOrphansOfJoinedProcesses: a process that joined the
@@ -134,7 +173,7 @@ func TestPauseModeReapsOrphansOfJoinedProcesses(t *testing.T) {
 				return len(childrenOf(p.pid)) == 0
 			})
 			o.stop(t, 0)
-			if err := testenv.WaitTimeout(t, j, exitTimeout); err != nil {
+			if err := j.wait(t, exitTimeout); err != nil {
 				t.Errorf("the joined process: %v", err)
 			}
 			if !p.alive() {

@@ -1,16 +1,40 @@
 // Package spawn starts the init's one child: the container's real
 // entrypoint, in a process group of its own, in the foreground of the
-// terminal when there is one, with a clean signal state.
+// terminal when there is one, in the caller's working directory, with a
+// clean signal state.
+//
+// # Two ways to start
+//
+// [Start] forks in one of two ways. The usual one is syscall.ForkExec
+// (vfork-like: the child borrows the init's memory until it has
+// executed). ForkExec has no hook between fork and exec, and some starts
+// need one; those take the raw path instead: a fork (a copy-on-write
+// copy of the init) made and driven by one small function of raw system
+// calls that does, in the child, exactly what the start needs and
+// nothing else. It is taken when, and only when:
+//
+//   - the child is to see its own PID in LISTEN_PID (see below);
+//   - the calling thread's signal mask is not empty;
+//   - some signal's disposition is SIG_IGN;
+//   - the working directory can be reached by no path (see [Dir]).
+//
+// Start checks them before every fork (some 65 cheap system calls, about
+// 10µs); the raw path then costs a fork's copy of the init's page tables
+// more than ForkExec (BenchmarkStart).
 //
 // # A clean start
 //
-// The child's signal handlers are reset by exec for every signal the init
-// catches, and the init catches all it can (package signals), so no
-// SIG_IGN leaks into the child. The signal mask survives exec, and the
-// init may have inherited a mask with signals blocked (catatonit's
-// podman#18095 was a blocked SIGTSTP passed on to every container). A
-// forked child gets the mask of the thread that forked it, so [Start]
-// clears the mask on a locked thread around the fork when it is not empty.
+// The child starts with no signal blocked and every disposition at
+// SIG_DFL. exec resets a handled signal to the default, but a blocked
+// signal and an ignored one stay as they are (catatonit's podman#18095
+// was a blocked SIGTSTP passed on to every container). On the ForkExec
+// path the child gets the forking thread's mask and the dispositions the
+// runtime does not reset; that path is taken only when both are already
+// clean. Otherwise the raw path blocks every signal on the forking
+// thread, forks, and in the child sets every disposition to SIG_DFL
+// before it clears the mask, right before exec: no handler of the init
+// ever runs in the child, and the init itself never changes a
+// disposition, not even for a moment.
 //
 // # The terminal
 //
@@ -20,11 +44,45 @@
 // does this itself between fork and exec (tcsetpgrp, with signals still
 // blocked, so that the background-group SIGTTOU cannot stop it), as tini
 // does. Without a terminal nothing is attempted.
+//
+// # The working directory
+//
+// The init must not keep the caller's directory (a mount) busy, and the
+// child must start in it. The init moves to "/" with [LeaveWorkingDir]
+// before the fork, keeping a descriptor of the old directory, and the
+// child starts there ([Options.Dir]), even if the directory has been
+// renamed or deleted since. Moving after the fork would leave a window in
+// which the child (or anything it starts) sees the init still in the old
+// directory: ForkExec returns only once the child has executed.
+//
+// # Socket activation
+//
+// With [Options.RewriteListenPID], a LISTEN_PID in the environment that
+// names the init (systemd socket activation, podman's --preserve-fds,
+// where it is 1) is rewritten in the child to name the child, as
+// catatonit does: sd_listen_fds ignores descriptors passed to another
+// PID. The child's PID is known only in the child, so it writes it
+// there, into a buffer made for it before the fork. LISTEN_PIDFDID
+// (systemd 256 and later) also names the target by its pidfd inode ID,
+// which unlike a PID is never reused. When it is set:
+//
+//   - if it names another process than the init, the descriptors were
+//     not meant for the init, and nothing is rewritten (the child ignores
+//     them, as the init would have);
+//   - if it names the init, the child replaces it with its own ID, found
+//     the way systemd finds it (a pidfs file handle of a pidfd of itself,
+//     or on 64-bit systems its inode number); should that fail in the
+//     child, the variable is dropped, and the child's check falls back
+//     to LISTEN_PID alone, as before systemd 256;
+//   - if the init cannot tell (no pidfs before Linux 6.9, pidfd_open
+//     refused), it is left as it is: the child cannot tell either, and
+//     sd_listen_fds then skips the check.
+//
+// Without LISTEN_PID naming the init, the environment is passed as it is.
 package spawn
 
 import (
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,7 +101,7 @@ const (
 // Error is a failure to start the child.
 type Error struct {
 	Name string // the command as given
-	Err  error  // the cause, usually a unix.Errno
+	Err  error  // the cause: a unix.Errno from exec or the fork, or an *os.SyscallError from the child's set-up
 }
 
 func (e *Error) Error() string { return "exec " + e.Name + ": " + e.Err.Error() }
@@ -52,7 +110,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Code is the exit code the init reports for e: 127 for a command that
 // does not exist, 126 for one that cannot be executed, 1 otherwise (the
-// fork itself failed).
+// fork itself failed, or the child could not be set up to execute it).
 func (e *Error) Code() int {
 	switch e.Err {
 	case unix.ENOENT, unix.ENOTDIR, unix.ENAMETOOLONG, unix.ELOOP:
@@ -71,6 +129,12 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // turn (an empty entry means the working directory). A file found without
 // execute permission is reported only if nothing better turns up.
 func LookPath(name, path string) (string, error) {
+	return lookPathAt(unix.AT_FDCWD, name, path)
+}
+
+// lookPathAt is LookPath with relative directories of path taken from
+// dirfd, the directory the child will start in.
+func lookPathAt(dirfd int, name, path string) (string, error) {
 	if name == "" {
 		return "", unix.ENOENT
 	}
@@ -84,7 +148,7 @@ func LookPath(name, path string) (string, error) {
 		}
 		file := dir + "/" + name
 		var st unix.Stat_t
-		if err := unix.Stat(file, &st); err != nil {
+		if err := unix.Fstatat(dirfd, file, &st, 0); err != nil {
 			if err == unix.EACCES {
 				denied = true
 			}
@@ -94,7 +158,7 @@ func LookPath(name, path string) (string, error) {
 			denied = true
 			continue
 		}
-		if unix.Access(file, unix.X_OK) != nil {
+		if unix.Faccessat(dirfd, file, unix.X_OK, 0) != nil {
 			denied = true
 			continue
 		}
@@ -106,20 +170,37 @@ func LookPath(name, path string) (string, error) {
 	return "", unix.ENOENT
 }
 
-// Options are the choices of StartWith.
+// Options says how the child starts. The zero value starts it in the
+// caller's working directory with the environment exactly as given.
 type Options struct {
-	// Dir is the child's working directory; "" is the caller's.
-	Dir string
+	// Dir is the directory the child starts in, from LeaveWorkingDir; nil
+	// means the caller's working directory.
+	Dir *Dir
+	// RewriteListenPID makes a LISTEN_PID of env that names the caller
+	// name the child instead (see the package documentation).
+	RewriteListenPID bool
 }
 
-// Start starts argv[0] with arguments argv and environment env in a new
-// process group, in the caller's working directory, with the caller's
-// descriptors. It returns the child's PID, which is also its process
-// group ID. The child is not waited for: the caller's reap loop does that.
-func Start(argv, env []string) (int, error) { return StartWith(argv, env, Options{}) }
+// forkPath is how Start forks.
+type forkPath int
 
-// StartWith is Start with options.
-func StartWith(argv, env []string, opt Options) (int, error) {
+const (
+	pathAuto     forkPath = iota // whichever the start needs
+	pathForkExec                 // syscall.ForkExec
+	pathRaw                      // forkExecRaw
+)
+
+// Start starts argv[0] with arguments argv and environment env in a new
+// process group, in opt.Dir (the caller's working directory without
+// one), with the caller's descriptors. It returns the child's PID, which
+// is also its process group ID, once the child has executed the program.
+// The child is not waited for: the caller's reap loop does that. On
+// failure no child is left behind, and the error is an *Error.
+func Start(argv, env []string, opt Options) (int, error) {
+	return start(argv, env, opt, pathAuto)
+}
+
+func start(argv, env []string, opt Options, path forkPath) (int, error) {
 	if len(argv) == 0 {
 		return 0, &Error{Name: "", Err: unix.ENOENT}
 	}
@@ -127,87 +208,131 @@ func StartWith(argv, env []string, opt Options) (int, error) {
 	if !ok {
 		pathEnv = DefaultPath
 	}
-	file, err := LookPath(argv[0], pathEnv)
+	if opt.Dir != nil && !opt.Dir.usable() {
+		return 0, &Error{Name: argv[0], Err: os.ErrClosed}
+	}
+	dirfd := unix.AT_FDCWD
+	if opt.Dir.usable() {
+		dirfd = opt.Dir.fd
+	}
+	file, err := lookPathAt(dirfd, argv[0], pathEnv)
 	if err != nil {
 		return 0, &Error{Name: argv[0], Err: err}
 	}
-	attr := &syscall.ProcAttr{
-		Env:   env,
-		Files: stdFiles(),
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
-		Dir:   opt.Dir,
+	var listen *listenPlan
+	if opt.RewriteListenPID {
+		listen = planListen(env, os.Getpid(), ownPidfdID)
 	}
-	if IsControllingTerminal(0) {
-		attr.Sys.Foreground = true
-		attr.Sys.Ctty = 0
+	if path == pathAuto {
+		path = pathForkExec
+		if listen != nil || (opt.Dir.usable() && opt.Dir.path == "") || !cleanSignalState() {
+			path = pathRaw
+		}
 	}
 
-	var mask unix.Sigset_t
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, nil, &mask); err != nil || mask != (unix.Sigset_t{}) {
-		// The child inherits this thread's mask: clear it for the fork,
-		// on a thread that stays ours until the mask is back.
-		runtime.LockOSThread()
-		empty := unix.Sigset_t{}
-		_ = unix.PthreadSigmask(unix.SIG_SETMASK, &empty, &mask)
-		defer func() {
-			_ = unix.PthreadSigmask(unix.SIG_SETMASK, &mask, nil)
-			runtime.UnlockOSThread()
-		}()
+	job := &job{
+		file:       file,
+		argv:       argv,
+		env:        env,
+		stdio:      stdFiles(),
+		foreground: isControllingTerminal(0),
+		dir:        opt.Dir,
+		listen:     listen,
 	}
-	// Dispositions nobody in the init handles (the signals the C library
-	// and the Go runtime reserve, 32 to 34) keep an inherited SIG_IGN
-	// across fork and exec: set them to the default for the fork only.
-	ignored := defaultIgnored()
-	pid, err := syscall.ForkExec(file, argv, attr)
-	restoreIgnored(ignored)
+	var pid int
+	if path == pathRaw {
+		pid, err = job.startRaw()
+	} else {
+		pid, err = job.startForkExec()
+	}
 	if err != nil {
 		return 0, &Error{Name: argv[0], Err: err}
 	}
 	return pid, nil
 }
 
-// sigaction is the kernel's struct sigaction on Linux.
-type sigaction struct {
-	handler, flags, restorer uintptr
-	mask                     uint64
+// job is one start, as both paths need it.
+type job struct {
+	file       string   // the program, as execve takes it
+	argv, env  []string // as given
+	stdio      []uintptr
+	foreground bool // the child takes the terminal on descriptor 0
+	dir        *Dir
+	listen     *listenPlan // nil: the environment goes as it is
 }
 
-const (
-	sigDFL = 0
-	sigIGN = 1
-)
-
-func rtSigaction(sig int, act, old *sigaction) bool {
-	_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig),
-		uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
-	return errno == 0
+// startForkExec starts the child with syscall.ForkExec. The caller has
+// made sure that the signal state is clean, that there is nothing to
+// rewrite and that the directory has a path.
+func (j *job) startForkExec() (int, error) {
+	attr := &syscall.ProcAttr{
+		Env:   j.env,
+		Files: j.stdio,
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	}
+	if j.dir.usable() {
+		attr.Dir = j.dir.path
+	}
+	if j.foreground {
+		attr.Sys.Foreground = true
+		attr.Sys.Ctty = 0
+	}
+	pid, err := syscall.ForkExec(j.file, j.argv, attr)
+	if err != nil {
+		return 0, err
+	}
+	return pid, nil
 }
 
-// defaultIgnored sets the disposition of each of the reserved signals 32
-// to 34 to the default when it is SIG_IGN, and returns a bit set of the
-// signals it changed. (Every other signal has a handler of the init's or
-// the runtime's, which exec resets.)
-func defaultIgnored() (changed uint64) {
-	for sig := 32; sig <= 34; sig++ {
-		var old sigaction
-		if !rtSigaction(sig, nil, &old) || old.handler != sigIGN {
+// cleanSignalState reports whether a child forked by syscall.ForkExec
+// from this thread would start with a clean signal state: no signal
+// blocked on the thread (the child would inherit its mask) and none
+// ignored (ForkExec resets the runtime's handlers, and exec every
+// handler, but an ignored signal stays ignored). With the signals package
+// catching everything it can, only the signals 32 to 34 that the C
+// library and the Go runtime reserve can be ignored, when the init
+// inherited them so.
+//
+// The mask is the calling thread's: the runtime gives every thread it
+// starts the mask the process started with, so unless the caller changed
+// a thread's mask, all threads agree; a caller locked to its thread, as
+// the init's main loop is, forks on the thread it asked about.
+func cleanSignalState() bool {
+	var mask sigset
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, 0,
+		uintptr(unsafe.Pointer(&mask)), sigsetBytes, 0, 0); e != 0 || mask != (sigset{}) {
+		return false
+	}
+	return firstIgnored() == 0
+}
+
+// firstIgnored returns the first signal whose disposition is SIG_IGN, or
+// 0 when there is none.
+func firstIgnored() int {
+	var old kernelSigaction
+	for sig := 1; sig <= nsig; sig++ {
+		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) {
 			continue
 		}
-		if rtSigaction(sig, &sigaction{handler: sigDFL}, nil) {
-			changed |= 1 << (sig - 1)
+		_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0,
+			uintptr(unsafe.Pointer(&old)), sigsetBytes, 0, 0)
+		if e == 0 && old.handler() == sigIGN {
+			return sig
 		}
 	}
-	return changed
+	return 0
 }
 
-// restoreIgnored undoes defaultIgnored.
-func restoreIgnored(changed uint64) {
-	for sig := 1; changed != 0; sig++ {
-		if changed&1 != 0 {
-			rtSigaction(sig, &sigaction{handler: sigIGN}, nil)
-		}
-		changed >>= 1
-	}
+const sigIGN = 1
+
+// kernelSigaction holds the kernel's struct sigaction, whatever its
+// layout: room enough on every architecture. All zero, it is SIG_DFL
+// with no flags and an empty mask.
+type kernelSigaction [8]uint64
+
+// handler returns sa_handler.
+func (a *kernelSigaction) handler() uintptr {
+	return *(*uintptr)(unsafe.Add(unsafe.Pointer(a), handlerOffset))
 }
 
 // stdFiles passes descriptors 0, 1 and 2 to the child as they are, and
@@ -223,18 +348,24 @@ func stdFiles() []uintptr {
 	return files
 }
 
-// IsControllingTerminal reports whether fd is the caller's controlling
+// isControllingTerminal reports whether fd is the caller's controlling
 // terminal: TIOCGPGRP fails with ENOTTY for any other descriptor.
+func isControllingTerminal(fd int) bool { return IsControllingTerminal(fd) }
+
+// IsControllingTerminal reports whether fd is the caller's controlling
+// terminal: Start then makes the child's group its foreground group.
 func IsControllingTerminal(fd int) bool {
 	_, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
 	return err == nil
 }
 
 // ReleaseInherited is what the init does once the child runs: it closes
-// every descriptor above 2 that it inherited without close-on-exec. Those belong to the child now
-// (a pipe's write end kept open by the init would keep the reader from
-// ever seeing end-of-file). The Go runtime's own descriptors are
-// close-on-exec and stay open.
+// every descriptor above 2 that it inherited without close-on-exec.
+// Those belong to the child now (a pipe's write end kept open by the init
+// would keep the reader from ever seeing end-of-file). The Go runtime's
+// own descriptors are close-on-exec and stay open, and so does a [Dir].
+// (The init has left its working directory before the fork, with
+// [LeaveWorkingDir].)
 func ReleaseInherited() {
 	for _, fd := range openDescriptors() {
 		if fd <= 2 {
@@ -278,20 +409,4 @@ func openDescriptors() []int {
 			}
 		}
 	}
-}
-
-// LeaveCwd moves the caller to "/", so that it holds no mount busy, and
-// returns the directory it left, for the child to start in. It moves
-// before the child starts: the child may look at the init's directory at
-// once. When the directory cannot be named (it was deleted) it stays
-// where it is and returns "".
-func LeaveCwd() string {
-	dir, err := os.Getwd()
-	if err != nil || dir == "/" {
-		return ""
-	}
-	if unix.Chdir("/") != nil {
-		return ""
-	}
-	return dir
 }

@@ -1,13 +1,13 @@
 package spawn
 
 import (
-	"bufio"
 	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -223,71 +223,183 @@ func wait4(t *testing.T, pid int) unix.WaitStatus {
 	}
 }
 
+// paths are the two ways Start forks; tests that hold for both run on
+// each.
+var paths = []struct {
+	name string
+	path forkPath
+}{
+	{"forkexec", pathForkExec},
+	{"raw", pathRaw},
+}
+
+// eachPath runs f as a subtest for each fork path.
+func eachPath(t *testing.T, f func(t *testing.T, path forkPath)) {
+	t.Helper()
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) { f(t, p.path) })
+	}
+}
+
+// waitExec waits until process pid runs the program named comm (so it is
+// no longer the forked copy of its parent) and sleeps, so that exec has
+// finished: the kernel renames the process before it has set up the new
+// program's stack and environment.
+func waitExec(pid int, comm string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return err
+		}
+		open, closing := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
+		if open >= 0 && closing > open && string(b[open+1:closing]) == comm && strings.HasPrefix(string(b[closing+1:]), " S") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New("process " + strconv.Itoa(pid) + " did not execute " + comm + " and sleep within 10s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// statusField returns the value of a line of /proc/PID/status.
+func statusField(pid int, key string) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", errors.New("no " + key + " in /proc/" + strconv.Itoa(pid) + "/status")
+}
+
+// sleeper starts "sleep 60" with start and returns its PID once it runs
+// sleep; the test kills and reaps it when it ends.
+func sleeper(t *testing.T, start func(argv []string) (int, error)) int {
+	t.Helper()
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skipf("skipping: no sleep program: %v", err)
+	}
+	pid, err := start([]string{sleep, "60"})
+	if err != nil {
+		t.Fatalf("start sleep: %v", err)
+	}
+	t.Cleanup(func() {
+		unix.Kill(pid, unix.SIGKILL)
+		wait4(t, pid)
+	})
+	if err := waitExec(pid, "sleep"); err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
 func TestStartExitCodeAndProcessGroup(t *testing.T) {
 	withoutTerminal(t)
-	pid, err := Start([]string{"/bin/sh", "-c", "exit 5"}, nil)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	// Until it is reaped, the child (alive or a zombie) has its group.
-	pgid, err := unix.Getpgid(pid)
-	if err != nil {
-		t.Errorf("getpgid(%d): %v", pid, err)
-	} else if pgid != pid {
-		t.Errorf("child %d is in process group %d, want its own", pid, pgid)
-	}
-	if pgid == unix.Getpgrp() {
-		t.Errorf("child shares the test's process group %d", pgid)
-	}
-	ws := wait4(t, pid)
-	if !ws.Exited() || ws.ExitStatus() != 5 {
-		t.Errorf("child status %#x, want exit 5", ws)
-	}
+	eachPath(t, func(t *testing.T, path forkPath) {
+		pid, err := start([]string{"/bin/sh", "-c", "exit 5"}, nil, Options{}, path)
+		if err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		// Until it is reaped, the child (alive or a zombie) has its group.
+		pgid, err := unix.Getpgid(pid)
+		if err != nil {
+			t.Errorf("getpgid(%d): %v", pid, err)
+		} else if pgid != pid {
+			t.Errorf("child %d is in process group %d, want its own", pid, pgid)
+		}
+		if pgid == unix.Getpgrp() {
+			t.Errorf("child shares the test's process group %d", pgid)
+		}
+		ws := wait4(t, pid)
+		if !ws.Exited() || ws.ExitStatus() != 5 {
+			t.Errorf("child status %#x, want exit 5", ws)
+		}
+	})
 }
 
 func TestStartEnvironment(t *testing.T) {
 	withoutTerminal(t)
 	t.Setenv("REAPER_SPAWN_TEST_PARENT", "1")
-	pid, err := Start([]string{"/bin/sh", "-c", `test "$FOO" = "bar baz" && test -z "$REAPER_SPAWN_TEST_PARENT" && test "$0" = /bin/sh && test "$1" = one`, "/bin/sh", "one"},
-		[]string{"FOO=bar baz"})
+	eachPath(t, func(t *testing.T, path forkPath) {
+		pid, err := start([]string{"/bin/sh", "-c", `test "$FOO" = "bar baz" && test -z "$REAPER_SPAWN_TEST_PARENT" && test "$0" = /bin/sh && test "$1" = one`, "/bin/sh", "one"},
+			[]string{"FOO=bar baz"}, Options{}, path)
+		if err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		if ws := wait4(t, pid); !ws.Exited() || ws.ExitStatus() != 0 {
+			t.Errorf("child status %#x: environment or arguments not passed exactly", ws)
+		}
+	})
+}
+
+// TestStartEnvironmentExact reads the environment of the running child
+// from /proc: every entry, in order, byte for byte, also when the raw
+// path fills in LISTEN_PID.
+func TestStartEnvironmentExact(t *testing.T) {
+	withoutTerminal(t)
+	env := []string{"A=1", "EMPTY=", "=odd", "SPACES= x y ", "UTF8=é", "A=2", "NOEQUALS"}
+	eachPath(t, func(t *testing.T, path forkPath) {
+		pid := sleeper(t, func(argv []string) (int, error) { return start(argv, env, Options{}, path) })
+		if got := environ(t, pid); !slices.Equal(got, env) {
+			t.Errorf("child environment %q, want %q", got, env)
+		}
+	})
+}
+
+// environ returns the environment of process pid.
+func environ(t *testing.T, pid int) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 	if err != nil {
-		t.Fatalf("Start: %v", err)
+		t.Fatal(err)
 	}
-	if ws := wait4(t, pid); !ws.Exited() || ws.ExitStatus() != 0 {
-		t.Errorf("child status %#x: environment or arguments not passed exactly", ws)
+	if len(b) == 0 {
+		return nil
 	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
 func TestStartSearchesPath(t *testing.T) {
 	withoutTerminal(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "reaper-spawn-test", 0o755, "#!/bin/sh\nexit 42\n")
-	t.Setenv("PATH", "/nonexistent:"+dir+":/bin")
-	pid, err := Start([]string{"reaper-spawn-test"}, nil)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	if ws := wait4(t, pid); !ws.Exited() || ws.ExitStatus() != 42 {
-		t.Errorf("child status %#x, want exit 42", ws)
-	}
+	eachPath(t, func(t *testing.T, path forkPath) {
+		t.Setenv("PATH", "/nonexistent:"+dir+":/bin")
+		pid, err := start([]string{"reaper-spawn-test"}, nil, Options{}, path)
+		if err != nil {
+			t.Fatalf("start: %v", err)
+		}
+		if ws := wait4(t, pid); !ws.Exited() || ws.ExitStatus() != 42 {
+			t.Errorf("child status %#x, want exit 42", ws)
+		}
 
-	// Without PATH, the default path is searched, as execvp does.
-	t.Setenv("PATH", "")
-	os.Unsetenv("PATH")
-	pid, err = Start([]string{"sh", "-c", "exit 3"}, nil)
-	if err != nil {
-		t.Fatalf("Start without PATH: %v", err)
-	}
-	if ws := wait4(t, pid); !ws.Exited() || ws.ExitStatus() != 3 {
-		t.Errorf("child status %#x, want exit 3", ws)
-	}
+		// Without PATH, the default path is searched, as execvp does.
+		os.Unsetenv("PATH")
+		pid, err = start([]string{"sh", "-c", "exit 3"}, nil, Options{}, path)
+		if err != nil {
+			t.Fatalf("start without PATH: %v", err)
+		}
+		if ws := wait4(t, pid); !ws.Exited() || ws.ExitStatus() != 3 {
+			t.Errorf("child status %#x, want exit 3", ws)
+		}
+	})
 }
 
+// TestStartErrors covers the errors found before the fork (by LookPath)
+// and those the child reports from execve, on both paths: the exit codes
+// 127 and 126 depend on them.
 func TestStartErrors(t *testing.T) {
 	withoutTerminal(t)
 	dir := t.TempDir()
 	plain := writeFile(t, dir, "plain", 0o644, script)
 	garbage := writeFile(t, dir, "garbage", 0o755, "\x00\x01\x02\x03 not a program\n")
+	noInterp := writeFile(t, dir, "nointerp", 0o755, "#!/nonexistent/interpreter\n")
 	t.Setenv("PATH", dir)
 
 	tests := []struct {
@@ -299,77 +411,81 @@ func TestStartErrors(t *testing.T) {
 		{[]string{"/nonexistent/prog"}, unix.ENOENT, CodeNotFound},
 		{[]string{"no-such-command"}, unix.ENOENT, CodeNotFound},
 		{[]string{plain + "/x"}, unix.ENOTDIR, CodeNotFound},
+		{[]string{noInterp}, unix.ENOENT, CodeNotFound},
 		{[]string{plain}, unix.EACCES, CodeNotExecutable},
 		{[]string{"plain"}, unix.EACCES, CodeNotExecutable},
 		{[]string{dir}, unix.EACCES, CodeNotExecutable},
 		{[]string{garbage}, unix.ENOEXEC, CodeNotExecutable},
+		{[]string{"/bin/sh\x00"}, unix.EINVAL, CodeFailed},
 	}
-	for _, tt := range tests {
-		pid, err := Start(tt.argv, nil)
-		if err == nil {
-			wait4(t, pid)
-			t.Errorf("Start(%q) started pid %d, want %v", tt.argv, pid, tt.err)
-			continue
+	eachPath(t, func(t *testing.T, path forkPath) {
+		for _, tt := range tests {
+			pid, err := start(tt.argv, nil, Options{}, path)
+			if err == nil {
+				wait4(t, pid)
+				t.Errorf("start(%q) started pid %d, want %v", tt.argv, pid, tt.err)
+				continue
+			}
+			var se *Error
+			if !errors.As(err, &se) {
+				t.Errorf("start(%q) error %v is %T, want *Error", tt.argv, err, err)
+				continue
+			}
+			name := ""
+			if len(tt.argv) > 0 {
+				name = tt.argv[0]
+			}
+			if se.Name != name || !errors.Is(err, tt.err) || se.Code() != tt.code {
+				t.Errorf("start(%q) = %q (name %q, code %d), want %v, code %d", tt.argv, err, se.Name, se.Code(), tt.err, tt.code)
+			}
+			if want := "exec " + name + ": "; !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("start(%q) error %q, want prefix %q", tt.argv, err, want)
+			}
 		}
-		var se *Error
-		if !errors.As(err, &se) {
-			t.Errorf("Start(%q) error %v is %T, want *Error", tt.argv, err, err)
-			continue
+		// A failed start leaves no child behind: the child that could
+		// not execute has been reaped.
+		if pid, err := unix.Wait4(-1, nil, unix.WNOHANG, nil); err != unix.ECHILD {
+			t.Errorf("wait4(-1) after the failed starts = %d, %v; want ECHILD", pid, err)
 		}
-		name := ""
-		if len(tt.argv) > 0 {
-			name = tt.argv[0]
-		}
-		if se.Name != name || !errors.Is(err, tt.err) || se.Code() != tt.code {
-			t.Errorf("Start(%q) = %q (name %q, code %d), want %v, code %d", tt.argv, err, se.Name, se.Code(), tt.err, tt.code)
-		}
-		if want := "exec " + name + ": "; !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("Start(%q) error %q, want prefix %q", tt.argv, err, want)
-		}
-	}
+	})
 }
 
-// sigblk returns the SigBlk mask of process pid once it runs the program
-// named comm (so not the forked copy of the test before exec).
-func sigblk(t *testing.T, pid int, comm string) string {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-		if err != nil {
-			t.Fatalf("child %d: %v", pid, err)
-		}
-		if strings.TrimSpace(string(b)) == comm {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("child %d did not exec %s within 10s", pid, comm)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+// TestRawSetupErrors makes the child of the raw path fail before execve:
+// the error names the step, wraps the errno, and maps to code 1 (the
+// program itself was fine).
+func TestRawSetupErrors(t *testing.T) {
+	withoutTerminal(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "file", 0o644, "")
+	fd, err := unix.Open(file, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "SigBlk:"); ok {
-			return strings.TrimSpace(v)
-		}
+	defer unix.Close(fd)
+	notDir := &Dir{fd: fd} // not a directory: fchdir fails with ENOTDIR
+	_, err = start([]string{"/bin/sh", "-c", "exit 0"}, nil, Options{Dir: notDir}, pathRaw)
+	var se *Error
+	var sce *os.SyscallError
+	if !errors.As(err, &se) || !errors.As(err, &sce) || sce.Syscall != "fchdir" || !errors.Is(err, unix.ENOTDIR) {
+		t.Fatalf("start in a file = %v, want an *Error wrapping fchdir: ENOTDIR", err)
 	}
-	t.Fatalf("no SigBlk line in /proc/%d/status", pid)
-	return ""
+	if se.Code() != CodeFailed {
+		t.Errorf("Code() = %d, want %d: ENOTDIR from fchdir is not a missing program", se.Code(), CodeFailed)
+	}
+	if got, want := err.Error(), "exec /bin/sh: fchdir: not a directory"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
 }
 
 // TestStartClearsSignalMask is the regression test for a blocked signal
 // leaking into the child: the mask survives fork and exec, and a child
 // that starts with SIGTSTP blocked cannot be suspended (podman#18095).
+// With a signal blocked on the calling thread, Start takes the raw path.
 func TestStartClearsSignalMask(t *testing.T) {
 	withoutTerminal(t)
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
-		t.Skipf("no sleep program: %v", err)
+		t.Skipf("skipping: no sleep program: %v", err)
 	}
 
 	runtime.LockOSThread()
@@ -380,9 +496,11 @@ func TestStartClearsSignalMask(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	var blocked unix.Sigset_t
+	unix.PthreadSigmask(unix.SIG_BLOCK, nil, &blocked)
 	const usr1Blocked = "0000000000000200"
 
-	run := func(start func() (int, error)) string {
+	run := func(t *testing.T, start func() (int, error)) string {
 		t.Helper()
 		pid, err := start()
 		if err != nil {
@@ -392,83 +510,136 @@ func TestStartClearsSignalMask(t *testing.T) {
 			unix.Kill(pid, unix.SIGKILL)
 			wait4(t, pid)
 		}()
-		return sigblk(t, pid, "sleep")
+		if err := waitExec(pid, "sleep"); err != nil {
+			t.Fatal(err)
+		}
+		v, err := statusField(pid, "SigBlk")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
 
 	// The control: a plain fork from this thread passes SIGUSR1 on, so
 	// the test can see a leak.
-	got := run(func() (int, error) {
+	got := run(t, func() (int, error) {
 		return syscall.ForkExec(sleep, []string{"sleep", "60"}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
 	})
 	if got != usr1Blocked {
 		t.Fatalf("control child's SigBlk = %s, want %s: the test cannot observe the mask", got, usr1Blocked)
 	}
-
-	got = run(func() (int, error) { return Start([]string{sleep, "60"}, nil) })
-	if got != "0000000000000000" {
-		t.Errorf("child of Start has SigBlk %s, want no signal blocked", got)
+	if cleanSignalState() {
+		t.Errorf("cleanSignalState() = true with SIGUSR1 blocked")
 	}
 
-	// The caller's mask is back as it was.
-	var now unix.Sigset_t
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, nil, &now); err != nil {
+	// Not in subtests: those run on goroutines of their own, not on
+	// this locked thread.
+	for _, tt := range []struct {
+		name string
+		path forkPath
+	}{{"auto", pathAuto}, {"raw", pathRaw}} {
+		got := run(t, func() (int, error) { return start([]string{sleep, "60"}, nil, Options{}, tt.path) })
+		if got != "0000000000000000" {
+			t.Errorf("%s: child of start has SigBlk %s, want no signal blocked", tt.name, got)
+		}
+		// The caller's mask is back as it was, exactly.
+		var now unix.Sigset_t
+		if err := unix.PthreadSigmask(unix.SIG_BLOCK, nil, &now); err != nil {
+			t.Fatal(err)
+		}
+		if now != blocked {
+			t.Errorf("%s: the calling thread's mask is %x after start, want %x as before", tt.name, now.Val[0], blocked.Val[0])
+		}
+	}
+}
+
+// TestRawRestoresEmptyMask checks that the raw path leaves an empty mask
+// empty: the parent unblocks what it blocked for the fork.
+func TestRawRestoresEmptyMask(t *testing.T) {
+	withoutTerminal(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var before, after unix.Sigset_t
+	unix.PthreadSigmask(unix.SIG_BLOCK, nil, &before)
+	pid, err := start([]string{"/bin/sh", "-c", "exit 0"}, nil, Options{}, pathRaw)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if now.Val[0]&block.Val[0] == 0 {
-		t.Errorf("SIGUSR1 no longer blocked on the calling thread after Start")
+	wait4(t, pid)
+	unix.PthreadSigmask(unix.SIG_BLOCK, nil, &after)
+	if after != before {
+		t.Errorf("mask after the raw start %x, want %x", after.Val[0], before.Val[0])
 	}
 }
 
 // TestReleaseInherited runs ReleaseInherited in a copy of the test binary
-// (it changes the working directory and closes descriptors of the whole
-// process) and checks what the copy reports.
+// (it closes descriptors of the whole process) and checks what the copy
+// reports.
 func TestReleaseInherited(t *testing.T) {
-	if os.Getenv("REAPER_SPAWN_RELEASE_CHILD") == "1" {
-		releaseChild()
-		return
-	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestReleaseInherited$")
-	cmd.Env = append(os.Environ(), "REAPER_SPAWN_RELEASE_CHILD=1")
+	dir := t.TempDir()
+	want, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := helperCommand(t, "release")
 	cmd.ExtraFiles = []*os.File{w} // descriptor 3, without close-on-exec
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
 	out, err := cmd.Output()
 	w.Close()
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	// LeaveCwd, not ReleaseInherited, moves to "/" (before the fork).
-	want := "cwd=" + cmd.Dir + " fd3=closed cloexec=open stdio=open\n"
-	if !strings.Contains(string(out), want) {
-		t.Errorf("child reported %q, want %q", out, want)
+	// ReleaseInherited leaves the working directory alone: leaving it is
+	// LeaveWorkingDir's job, before the fork.
+	if got, want := string(out), "cwd="+want+" fd3=closed cloexec=open stdio=open\n"; got != want {
+		t.Errorf("child reported %q, want %q", got, want)
 	}
 }
 
-// releaseChild is the body of TestReleaseInherited in the copy.
-func releaseChild() {
-	cloexec, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// TestStartStdio: descriptors 0 to 2 reach the child as the caller has
+// them, even close-on-exec ones, and one the caller has closed stays
+// closed (rather than being taken by a descriptor of the start), on both
+// paths.
+func TestStartStdio(t *testing.T) {
+	// With a Dir and LISTEN_PID to fill in, the start has descriptors of
+	// its own that could land on 0. (And t.Chdir keeps a descriptor: take
+	// it before closing 0.)
+	d := leave(t, t.TempDir())
+	saved, err := unix.FcntlInt(0, unix.F_DUPFD_CLOEXEC, 10)
 	if err != nil {
-		os.Stdout.WriteString("open: " + err.Error() + "\n")
-		os.Exit(1)
+		t.Skipf("skipping: descriptor 0 is not open: %v", err)
 	}
-	ReleaseInherited()
-	state := func(fd int) string {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-			return "closed"
+	unix.Close(0)
+	t.Cleanup(func() {
+		unix.Dup3(saved, 0, 0)
+		unix.Close(saved)
+	})
+	flags, err := unix.FcntlInt(2, unix.F_GETFD, 0)
+	if err != nil {
+		t.Skipf("skipping: descriptor 2 is not open: %v", err)
+	}
+	unix.FcntlInt(2, unix.F_SETFD, flags|unix.FD_CLOEXEC)
+	t.Cleanup(func() { unix.FcntlInt(2, unix.F_SETFD, flags) })
+	want, err := os.Readlink("/proc/self/fd/2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eachPath(t, func(t *testing.T, path forkPath) {
+		env := []string{"LISTEN_PID=" + strconv.Itoa(os.Getpid())}
+		pid := sleeper(t, func(argv []string) (int, error) {
+			return start(argv, env, Options{Dir: d, RewriteListenPID: path == pathRaw}, path)
+		})
+		fd := "/proc/" + strconv.Itoa(pid) + "/fd/"
+		if l, err := os.Readlink(fd + "0"); err == nil {
+			t.Errorf("the child has a descriptor 0 (%s), want it closed as in the caller", l)
 		}
-		return "open"
-	}
-	cwd, _ := os.Getwd()
-	stdio := "open"
-	for fd := 0; fd <= 2; fd++ {
-		if state(fd) != "open" {
-			stdio = "closed"
+		if l, err := os.Readlink(fd + "2"); err != nil || l != want {
+			t.Errorf("the child's descriptor 2 is %q, %v; want the caller's %q", l, err, want)
 		}
-	}
-	os.Stdout.WriteString("cwd=" + cwd + " fd3=" + state(3) + " cloexec=" + state(cloexec) + " stdio=" + stdio + "\n")
-	os.Exit(0)
+	})
 }
