@@ -23,13 +23,6 @@ const (
 	crowdGapMax = 5 * time.Millisecond
 )
 
-// crowdScanCPU is the CPU time the init must have used since the
-// previous signal for the next one to count as sent during a scan (with,
-// as well, a thread of the init running): more than forwarding a signal
-// and the Go runtime's housekeeping cost, less than a scan's share of the
-// shortest pause.
-const crowdScanCPU = 200 * time.Microsecond
-
 // crowdReserve is how many PIDs the crowd test leaves free on the
 // machine, for everything else that runs on it meanwhile.
 const crowdReserve = 2048
@@ -45,12 +38,13 @@ type crowdResult struct {
 // crowdRow holds one row's crowd figures: every latency, in
 // microseconds, and, per instance, the init's CPU share and threads.
 type crowdRow struct {
-	lat      []float64
-	busyLat  []float64 // the latencies of the signals sent while the init was running
-	cpuPct   []float64 // the init's CPU time over the signalling window, % of the window
-	threads  []float64 // the init's threads at the end of the window
-	setupSec []float64 // from the init's start until the crowd was made and the child ready
-	err      error
+	lat         []float64
+	busyLat     []float64 // the latencies of the signals sent while the init was running
+	cpuPct      []float64 // the init's CPU time over the signalling window, % of the window
+	threads     []float64 // the init's threads at the end of the window
+	setupSec    []float64 // from the init's start until the crowd was made and the child ready
+	teardownSec []float64 // from the last signal until the init was reaped
+	err         error
 }
 
 // runCrowd repeats the signal test with a crowd of sleeping processes in
@@ -79,6 +73,15 @@ func (b *bench) runCrowd() {
 	if res.note != "" {
 		b.logf("crowd: %s", res.note)
 	}
+	sleeper := "-"
+	if elf := sleeperELF(); elf != nil {
+		sleeper = filepath.Join(b.dir, "sleeper")
+		if err := os.WriteFile(sleeper, elf, 0o755); err != nil {
+			res.err = err
+			b.logf("crowd: %v", err)
+			return
+		}
+	}
 	b.logf("crowd: %d sleeping processes, %v of SIGUSR1 every %v–%v, %d round(s) of %d inits",
 		res.size, b.cfg.crowdWindow, crowdGapMin, crowdGapMax, b.cfg.crowdRounds, len(rows))
 	for i := 0; i < b.cfg.crowdRounds; i++ {
@@ -89,55 +92,52 @@ func (b *bench) runCrowd() {
 				continue
 			}
 			start := time.Now()
-			if err := b.crowdOnce(r, cr, i, res.size); err != nil {
+			if err := b.crowdOnce(r, cr, i, res.size, sleeper); err != nil {
 				cr.err = r.failure(err)
 				b.logf("crowd: %s: %v", r.name, cr.err)
 				continue
 			}
-			b.logf("crowd: %-26s round %d: %d signals, %.1fs to make the crowd, %.1fs in all",
-				r.name, i+1, len(cr.lat), cr.setupSec[len(cr.setupSec)-1], time.Since(start).Seconds())
+			b.logf("crowd: %-26s round %d: %d signals in all, %.1fs to make the crowd, %.1fs to tear it down, %.1fs in all",
+				r.name, i+1, len(cr.lat), cr.setupSec[len(cr.setupSec)-1], cr.teardownSec[len(cr.teardownSec)-1], time.Since(start).Seconds())
 		}
 	}
 }
 
 // crowdOnce runs one instance of the crowd test under r's init and adds
 // its figures to cr.
-func (b *bench) crowdOnce(r *row, cr *crowdRow, round, n int) error {
+func (b *bench) crowdOnce(r *row, cr *crowdRow, round, n int, sleeper string) error {
 	fifo := b.ackFIFO(round)
 	rng := rand.New(rand.NewPCG(uint64(round), uint64(n)))
 	start := time.Now()
 	var before map[int]taskUsage
 	var windowStart time.Time
 	var setup, cpuPct, threads float64
+	var done time.Time
 	var tasks []string // the init's /proc/PID/task/TID/stat files
-	var lastCPU time.Duration
+	var crowd []int    // the sleepers
+	var parent int     // theirs, the sigack child
 	run := sigRun{
-		child:  []string{b.self, "crowd", strconv.Itoa(n), fifo},
+		child:  []string{b.self, "crowd", strconv.Itoa(n), sleeper, fifo},
 		fifo:   fifo,
 		ready:  30*time.Second + time.Duration(n)*time.Millisecond,
 		window: b.cfg.crowdWindow,
 		gap:    func() time.Duration { return crowdGapMin + time.Duration(rng.Int64N(int64(crowdGapMax-crowdGapMin))) },
 		onReady: func(pid int) error {
 			setup = time.Since(start).Seconds()
-			if err := checkCrowd(pid, n); err != nil {
+			var err error
+			if parent, crowd, err = checkCrowd(pid, n); err != nil {
 				return err
 			}
-			var err error
 			tasks, err = filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
 			if err != nil || len(tasks) == 0 {
 				return fmt.Errorf("init's threads: none in /proc (%v)", err)
 			}
 			before, err = processUsage(pid)
 			windowStart = time.Now()
-			lastCPU, _ = processCPU(pid)
 			return err
 		},
-		probe: func(pid int) bool {
-			cpu, err := processCPU(pid)
-			used := cpu - lastCPU
-			lastCPU = cpu
-			return err == nil && used >= crowdScanCPU && anyRunning(tasks)
-		},
+		probe:      func(pid int) bool { return holdsProc(pid) && anyRunning(tasks) },
+		beforeKill: func(int) { b.killCrowd(r, parent, crowd) },
 		onDone: func(pid int) error {
 			after, err := processUsage(pid)
 			if err != nil {
@@ -145,6 +145,7 @@ func (b *bench) crowdOnce(r *row, cr *crowdRow, round, n int) error {
 			}
 			cpuPct = float64(sumUsage(after, before).cpuNS) / float64(time.Since(windowStart)) * 100
 			threads = float64(len(after))
+			done = time.Now()
 			return nil
 		},
 	}
@@ -161,39 +162,96 @@ func (b *bench) crowdOnce(r *row, cr *crowdRow, round, n int) error {
 	cr.cpuPct = append(cr.cpuPct, cpuPct)
 	cr.threads = append(cr.threads, threads)
 	cr.setupSec = append(cr.setupSec, setup)
+	cr.teardownSec = append(cr.teardownSec, time.Since(done).Seconds())
 	return nil
 }
 
 // checkCrowd checks that the init pid has one child, the sigack child,
-// and that it has n children, the crowd.
-func checkCrowd(pid, n int) error {
+// and that it has n children, the crowd, and returns their PIDs.
+func checkCrowd(pid, n int) (parent int, crowd []int, err error) {
 	kids, err := children(pid)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if len(kids) != 1 {
-		return fmt.Errorf("init has %d children, want 1 (the crowd's parent)", len(kids))
+		return 0, nil, fmt.Errorf("init has %d children, want 1 (the crowd's parent)", len(kids))
 	}
-	crowd, err := children(kids[0])
+	crowd, err = children(kids[0])
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if len(crowd) != n {
-		return fmt.Errorf("the crowd has %d processes, want %d", len(crowd), n)
+		return kids[0], crowd, fmt.Errorf("the crowd has %d processes, want %d", len(crowd), n)
 	}
-	return nil
+	return kids[0], crowd, nil
 }
 
-// processCPU returns the CPU time used so far by every thread of pid,
-// from the kernel's per-process CPU clock (clock_getcpuclockid(3)).
-func processCPU(pid int) (time.Duration, error) {
-	const cpuClockSched = 2 // CPUCLOCK_SCHED: the scheduler's runtime, in ns
-	clock := uintptr(^pid<<3 | cpuClockSched)
-	var ts syscall.Timespec
-	if _, _, errno := syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, clock, uintptr(unsafe.Pointer(&ts)), 0); errno != 0 {
-		return 0, fmt.Errorf("clock_gettime(CPU clock of %d): %w", pid, errno)
+// crowdKillWait bounds the wait for a killed crowd to have exited.
+const crowdKillWait = time.Minute
+
+// killCrowd kills the sleepers (their process group) and waits until
+// every one has exited, before the init is killed. Killed with the init
+// instead, they could outlive their parent and be handed, alive, to the
+// dying init, whose kernel-side reaping then walks its list of children,
+// 30,000 long, at every exit: minutes of holding a lock that every fork
+// and exit on the machine needs. Their parent ignores SIGCHLD (see
+// sigackWaitWorkload), so each is released as soon as it exits.
+//
+// A sleeper's PID is free again as soon as it has exited, and may be
+// taken by any new process on the machine: a PID counts as a sleeper
+// still running while its parent and its process group are the crowd's.
+func (b *bench) killCrowd(r *row, parent int, crowd []int) {
+	if len(crowd) == 0 {
+		return
 	}
-	return time.Duration(ts.Nano()), nil
+	start := time.Now()
+	// The PGID, as this program's PID namespace numbers it.
+	f, err := statFields(fmt.Sprintf("/proc/%d/stat", crowd[0]))
+	if err != nil {
+		return // the crowd is gone
+	}
+	pgid, err := strconv.Atoi(f[2])
+	if err != nil || pgid <= 1 {
+		return
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	running := func(pid int) (byte, bool) {
+		f, err := statFields(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || f[0] == "X" || f[0] == "Z" || f[1] != strconv.Itoa(parent) || f[2] != strconv.Itoa(pgid) {
+			return 0, false
+		}
+		return f[0][0], true
+	}
+	deadline := time.Now().Add(crowdKillWait)
+	for i := len(crowd) - 1; i >= 0; {
+		if st, ok := running(crowd[i]); ok {
+			if time.Now().After(deadline) {
+				b.logf("crowd: %s: sleeper %d still %c %v after it was killed", r.name, crowd[i], st, crowdKillWait)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		i--
+	}
+	b.logf("crowd: %s: %d sleepers killed and gone in %.1fs", r.name, len(crowd), time.Since(start).Seconds())
+}
+
+// holdsProc reports whether the process pid has a descriptor open on
+// /proc (as its own mount namespace names it): the watch's scanner holds
+// one while it reads /proc, and nothing else in an init opens it.
+func holdsProc(pid int) bool {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if target, err := os.Readlink(dir + "/" + fd.Name()); err == nil && target == "/proc" {
+			return true
+		}
+	}
+	return false
 }
 
 // anyRunning reports whether any of the threads whose /proc stat files
@@ -290,14 +348,14 @@ func readSysInt(path string) (int, bool) {
 
 // crowdWorkload makes N sleeping processes, its children, all in one new
 // process group (led by the first), then becomes the sigack child on
-// FIFO. The sleepers block every signal and sleep in pause(2) until the
-// PID namespace is torn down; each costs the kernel a task and little
-// else (see cloneSleeper).
+// FIFO. Each sleeper is SLEEPER (see sleeperELF), or, when SLEEPER is "-",
+// a fork of this program that sleeps; it starts with every signal blocked
+// and sleeps until the PID namespace is torn down.
 //
-// Usage: crowd N FIFO
+// Usage: crowd N SLEEPER FIFO
 func crowdWorkload(args []string) int {
-	if len(args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench crowd N FIFO")
+	if len(args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: bench crowd N SLEEPER FIFO")
 		return 2
 	}
 	n, err := strconv.Atoi(args[0])
@@ -305,41 +363,75 @@ func crowdWorkload(args []string) int {
 		fmt.Fprintf(os.Stderr, "bench crowd: bad count %q\n", args[0])
 		return 2
 	}
-	// The signal mask that forkSleeper sets must stay on this thread.
+	start := forkSleeper
+	if path := args[1]; path != "-" {
+		start = func(pgid int) (int, syscall.Errno) {
+			pid, err := syscall.ForkExec(path, []string{path}, &syscall.ProcAttr{
+				Env:   []string{},
+				Files: []uintptr{}, // no descriptor at all
+				Sys:   &syscall.SysProcAttr{Setpgid: true, Pgid: pgid},
+			})
+			if errno, ok := err.(syscall.Errno); ok {
+				return 0, errno
+			}
+			if err != nil {
+				return 0, syscall.EINVAL
+			}
+			return pid, 0
+		}
+	}
+	// Every signal blocked on this (locked) thread, so that each sleeper
+	// starts with every signal blocked: the syscall package's child
+	// restores the mask of the thread that forks it, and exec keeps it.
 	runtime.LockOSThread()
+	var old sigset
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigSetMask,
+		uintptr(unsafe.Pointer(&allSignals)), uintptr(unsafe.Pointer(&old)), unsafe.Sizeof(old), 0, 0)
 	leader := 0
 	for made, retries := 0, 0; made < n; {
-		pid, errno := forkSleeper()
+		pid, errno := start(leader)
 		if errno == syscall.EAGAIN && retries < 1000 {
 			retries++
 			time.Sleep(time.Millisecond)
 			continue
 		}
 		if errno != 0 {
-			fmt.Fprintf(os.Stderr, "bench crowd: clone, after %d sleepers: %v\n", made, errno)
+			fmt.Fprintf(os.Stderr, "bench crowd: start a sleeper, after %d: %v\n", made, errno)
 			return 1
 		}
 		if leader == 0 {
+			// The first one shows whether they can start at all.
+			time.Sleep(10 * time.Millisecond)
+			var ws syscall.WaitStatus
+			if got, _ := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); got == pid {
+				fmt.Fprintf(os.Stderr, "bench crowd: sleeper %s ended at once (%v)\n", args[1], ws)
+				return 1
+			}
 			leader = pid
-		}
-		if err := syscall.Setpgid(pid, leader); err != nil {
-			fmt.Fprintf(os.Stderr, "bench crowd: setpgid: %v\n", err)
-			return 1
 		}
 		made++
 	}
-	return sigackWorkload(args[1:])
-}
-
-// forkSleeper starts one sleeper with every signal blocked, so that it
-// inherits the full mask and no Go signal handler can run in it, and
-// returns its PID.
-func forkSleeper() (int, syscall.Errno) {
-	var old sigset
-	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigSetMask,
-		uintptr(unsafe.Pointer(&allSignals)), uintptr(unsafe.Pointer(&old)), unsafe.Sizeof(old), 0, 0)
-	pid, errno := cloneSleeper(sleeperFlags)
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigSetMask,
 		uintptr(unsafe.Pointer(&old)), 0, unsafe.Sizeof(old), 0, 0)
-	return int(pid), syscall.Errno(errno)
+	return sigackWorkload(args[2:])
+}
+
+// forkSleeper forks this process into a sleeper in process group pgid
+// (0: a new one, led by the sleeper), and returns its PID. Every signal
+// must be blocked on the calling thread. The child, a copy of this
+// process with one thread and its own memory (a plain fork, so that the
+// child never runs on this process's stack), makes nothing but raw system
+// calls, in a function that cannot grow its stack; ppoll with no
+// descriptors and no timeout sleeps as pause(2) does.
+//
+//go:nosplit
+func forkSleeper(pgid int) (int, syscall.Errno) {
+	pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+	if errno == 0 && pid == 0 {
+		syscall.RawSyscall(syscall.SYS_SETPGID, 0, uintptr(pgid), 0)
+		for {
+			syscall.RawSyscall6(syscall.SYS_PPOLL, 0, 0, 0, 0, 0, 0)
+		}
+	}
+	return int(pid), errno
 }

@@ -369,30 +369,30 @@ func (b *bench) reportCrowd(p printer) {
 		p("Not measured: %v\n", res.err)
 		return
 	}
-	p("The signal test again, while %d sleeping processes (children of the init's child, in a process group of their own, blocked in pause(2)) fill the PID namespace: reaper-init with its watch scanning /proc every second and with the watch off, and tini-static. SIGUSR1 every %v–%v (uniformly random, so that signals fall anywhere in the watch's interval) for %v, over %d fresh crowd(s) per init. During a scan: the signals sent while a thread of the init was running (state R or D in /proc/INIT/task/*/stat just before kill(2)). Init CPU: its CPU time over the signalling window. Threads: the init's, at the end.",
+	p("The signal test again, while %d sleeping processes (children of the init's child, in a process group of their own, blocked in pause(2)) fill the PID namespace: reaper-init with its watch scanning /proc every second and with the watch off, and tini-static. SIGUSR1 every %v–%v (uniformly random, so that signals fall anywhere in the watch's interval) for %v, over %d fresh crowd(s) per init. During a scan: the signals sent while the init held a descriptor open on /proc (its watch's scanner does while it reads /proc) and one of its threads was running or waiting for a CPU (state R or D in /proc/INIT/task/*/stat), both read just before kill(2). Init CPU: its CPU time over the signalling window. Threads: the init's, at the end. Set-up: from the init's start until the crowd is made and the child ready; teardown: from the last signal until the init, killed, has been reaped (the kernel kills and reaps the crowd first).",
 		res.size, crowdGapMin, crowdGapMax, b.cfg.crowdWindow, b.cfg.crowdRounds)
 	if res.note != "" {
 		p(" Crowd: %s.", res.note)
 	}
-	p("\n\n| init | median µs | p90 µs | p99 µs | max µs | signals | during a scan | their p99 µs | their max µs | init CPU %% | threads | set-up s |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	p("\n\n| init | median µs | p90 µs | p99 µs | max µs | signals | during a scan | their p99 µs | their max µs | init CPU %% | threads | set-up s | teardown s |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	var notes []string
 	for _, r := range b.rowsFor(wCrowd) {
 		cr := res.rows[r]
 		if err := b.startup.errs[r]; err != nil {
-			p("| %s | not run (start-up failed) | | | | | | | | | | |\n", r.name)
+			p("| %s | not run (start-up failed) | | | | | | | | | | | |\n", r.name)
 			continue
 		}
 		if cr.err != nil {
 			notes = append(notes, fmt.Sprintf("%s: %v", r.name, cr.err))
 		}
 		if len(cr.lat) == 0 {
-			p("| %s | failed | | | | | | | | | | |\n", r.name)
+			p("| %s | failed | | | | | | | | | | | |\n", r.name)
 			continue
 		}
 		d, busy := sum(cr.lat), sum(cr.busyLat)
-		p("| %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s |\n", r.name, num(d.med, 1), num(d.p90, 1),
+		p("| %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", r.name, num(d.med, 1), num(d.p90, 1),
 			num(d.p99, 1), num(d.max, 1), d.n, busy.n, num(busy.p99, 1), num(busy.max, 1),
-			cell(cr.cpuPct, 1), cell(cr.threads, 0), cell(cr.setupSec, 1))
+			cell(cr.cpuPct, 1), cell(cr.threads, 0), cell(cr.setupSec, 1), cell(cr.teardownSec, 1))
 	}
 	printNotes(p, notes)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -81,6 +82,9 @@ type sigRun struct {
 	// probe, when set, runs with the init's PID just before each signal;
 	// what it returns is the signal's tag.
 	probe func(pid int) bool
+	// beforeKill, when set, runs with the init's PID before the init is
+	// killed, whether the run succeeded or not.
+	beforeKill func(pid int)
 }
 
 // signalOnce starts r's init with the sigack child and sends it signals,
@@ -103,6 +107,9 @@ func (b *bench) signalOnce(r *row, run sigRun) (lat []float64, tags []bool, err 
 		return nil, nil, err
 	}
 	defer kill(pid)
+	if run.beforeKill != nil {
+		defer run.beforeKill(pid)
+	}
 	buf := make([]byte, 8)
 	readAck := func(d time.Duration) (int64, error) {
 		ack.SetReadDeadline(time.Now().Add(d))
@@ -202,6 +209,10 @@ func sigackWaitWorkload(args []string) int {
 		return 2
 	}
 	runtime.LockOSThread()
+	// Children (the crowd test's sleepers) are released as soon as they
+	// exit, never left as zombies for the init to reap when the PID
+	// namespace is torn down, one at a time.
+	signal.Ignore(syscall.SIGCHLD)
 	blocked, err := blockedSignals()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench sigack-wait: %v\n", err)
