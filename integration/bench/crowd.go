@@ -125,7 +125,9 @@ func (b *bench) crowdOnce(r *row, cr *crowdRow, round, n int, sleeper string) er
 		onReady: func(pid int) error {
 			setup = time.Since(start).Seconds()
 			var err error
-			if parent, crowd, err = checkCrowd(pid, n); err != nil {
+			parent, crowd, err = checkCrowd(pid, n)
+			b.setCrowdKill(func() { b.killCrowd(r, parent, crowd) })
+			if err != nil {
 				return err
 			}
 			tasks, err = filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
@@ -137,7 +139,7 @@ func (b *bench) crowdOnce(r *row, cr *crowdRow, round, n int, sleeper string) er
 			return err
 		},
 		probe:      func(pid int) bool { return holdsProc(pid) && anyRunning(tasks) },
-		beforeKill: func(int) { b.killCrowd(r, parent, crowd) },
+		beforeKill: func(int) { b.stopCrowd() },
 		onDone: func(pid int) error {
 			after, err := processUsage(pid)
 			if err != nil {
@@ -184,6 +186,24 @@ func checkCrowd(pid, n int) (parent int, crowd []int, err error) {
 		return kids[0], crowd, fmt.Errorf("the crowd has %d processes, want %d", len(crowd), n)
 	}
 	return kids[0], crowd, nil
+}
+
+// setCrowdKill records how to kill the crowd alive now (nil: none).
+func (b *bench) setCrowdKill(f func()) {
+	b.crowdMu.Lock()
+	b.crowdKill = f
+	b.crowdMu.Unlock()
+}
+
+// stopCrowd kills the crowd alive now, if any, once.
+func (b *bench) stopCrowd() {
+	b.crowdMu.Lock()
+	f := b.crowdKill
+	b.crowdKill = nil
+	b.crowdMu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 // crowdKillWait bounds the wait for a killed crowd to have exited.

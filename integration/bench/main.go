@@ -147,12 +147,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer b.close()
-	// On an interrupt, remove the scratch directory; the inits still
-	// running die with this process (their parent-death signal).
+	// On an interrupt, kill the crowd test's sleepers and remove the
+	// scratch directory; the inits still running die with this process
+	// (their parent-death signal).
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		s := <-sigs
+		b.stopCrowd()
 		b.close()
 		fmt.Fprintf(stderr, "bench: %v: stopped\n", s)
 		os.Exit(1)
@@ -180,6 +182,9 @@ type bench struct {
 	started   time.Time
 	loadStart string // load average when the benchmark started
 	closeOnce sync.Once
+
+	crowdMu   sync.Mutex
+	crowdKill func() // kills the crowd alive now, or nil
 
 	startup startupResult
 	reap    map[*row]*reapResult

@@ -456,7 +456,7 @@ func (b *bench) reportTargets(p printer) {
 			return
 		}
 		x, y := sum(a.anon).med, sum(c.anon).med
-		line(target, fmt.Sprintf("%s KiB vs %s KiB (%s)", num(x, 0), num(y, 0), ratio(x, y)), x <= maxAnonVsRefinit*y, true)
+		line(target, fmt.Sprintf("%s KiB vs %s KiB (%s)", num(x, 0), num(y, 0), ratio3(x, y)), x <= maxAnonVsRefinit*y, true)
 	}
 	anon(rowReaper, rowRefinit, "")
 	anon(rowReaperProcs64, rowRefinitProcs64, " (both with GOMAXPROCS=64)")
@@ -488,9 +488,9 @@ func (b *bench) reportTargets(p printer) {
 		lat := b.signalLat(reaper)
 		if len(lat) > 0 && medName != "" {
 			d := sum(lat)
-			line("signal-forward latency: median ≤ the best peer's", fmt.Sprintf("%s µs vs %s µs, %s (%s)", num(d.med, 1), num(bestMed, 1), medName, ratio(d.med, bestMed)),
+			line("signal-forward latency: median ≤ the best peer's", fmt.Sprintf("%s µs vs %s µs, %s (%s)", num(d.med, 1), num(bestMed, 1), medName, ratio3(d.med, bestMed)),
 				d.med <= bestMed, true)
-			line("signal-forward latency: p99 ≤ the best peer's", fmt.Sprintf("%s µs vs %s µs, %s (%s)", num(d.p99, 1), num(bestP99, 1), p99Name, ratio(d.p99, bestP99)),
+			line("signal-forward latency: p99 ≤ the best peer's", fmt.Sprintf("%s µs vs %s µs, %s (%s)", num(d.p99, 1), num(bestP99, 1), p99Name, ratio3(d.p99, bestP99)),
 				d.p99 <= bestP99, true)
 		} else {
 			line("signal-forward latency: median ≤ the best peer's", "", false, false)
@@ -500,7 +500,7 @@ func (b *bench) reportTargets(p printer) {
 	if usable(reaper) && usable(ref) && len(b.startup.times[reaper]) > 0 && len(b.startup.times[ref]) > 0 {
 		a, c := b.startupDist(reaper).med, b.startupDist(ref).med
 		line(fmt.Sprintf("start-up overhead ≤ %.1f × refinit's", maxStartupVsRefinit),
-			fmt.Sprintf("%s ms vs %s ms (%s)", num(a, 3), num(c, 3), ratio(a, c)), a <= maxStartupVsRefinit*c, true)
+			fmt.Sprintf("%s ms vs %s ms (%s)", num(a, 3), num(c, 3), ratio3(a, c)), a <= maxStartupVsRefinit*c, true)
 	} else {
 		line(fmt.Sprintf("start-up overhead ≤ %.1f × refinit's", maxStartupVsRefinit), "", false, false)
 	}
@@ -524,7 +524,7 @@ func (b *bench) reportTargets(p printer) {
 	// Earlier targets, still measured.
 	if tini := b.tini(); usable(reaper) && usable(tini) && b.reap[reaper] != nil && len(b.reap[reaper].rate) > 0 && len(b.reap[tini].rate) > 0 {
 		a, c := sum(b.reap[reaper].rate).med, sum(b.reap[tini].rate).med
-		line("reap throughput ≥ tini-static's", fmt.Sprintf("%s/s vs %s/s (%s)", num(a, 0), num(c, 0), ratio(a, c)), a >= c, true)
+		line("reap throughput ≥ tini-static's", fmt.Sprintf("%s/s vs %s/s (%s)", num(a, 0), num(c, 0), ratio3(a, c)), a >= c, true)
 	} else {
 		line("reap throughput ≥ tini-static's", "", false, false)
 	}
@@ -572,6 +572,15 @@ func ratio(a, ref float64) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f", a/ref)
+}
+
+// ratio3 formats a/ref with three decimals, as the targets print it, so
+// that a ratio just over a bound does not print as the bound.
+func ratio3(a, ref float64) string {
+	if ref == 0 || math.IsNaN(ref) || math.IsNaN(a) {
+		return "—"
+	}
+	return fmt.Sprintf("%.3f", a/ref)
 }
 
 // cell formats a sample as "median (p10–p90)", or the median alone when
