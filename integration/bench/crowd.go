@@ -113,9 +113,10 @@ func (b *bench) crowdOnce(r *row, cr *crowdRow, round, n int, sleeper string) er
 	var windowStart time.Time
 	var setup, cpuPct, threads float64
 	var done time.Time
-	var tasks []string // the init's /proc/PID/task/TID/stat files
-	var crowd []int    // the sleepers
-	var parent int     // theirs, the sigack child
+	var tasks []string    // the init's /proc/PID/task/TID/stat files
+	var crowd []int       // the sleepers
+	var parent int        // theirs, the sigack child
+	var killRecorded bool // setCrowdKill was called for this crowd
 	run := sigRun{
 		child:  []string{b.self, "crowd", strconv.Itoa(n), sleeper, fifo},
 		fifo:   fifo,
@@ -127,6 +128,7 @@ func (b *bench) crowdOnce(r *row, cr *crowdRow, round, n int, sleeper string) er
 			var err error
 			parent, crowd, err = checkCrowd(pid, n)
 			b.setCrowdKill(func() { b.killCrowd(r, parent, crowd) })
+			killRecorded = true
 			if err != nil {
 				return err
 			}
@@ -138,8 +140,16 @@ func (b *bench) crowdOnce(r *row, cr *crowdRow, round, n int, sleeper string) er
 			windowStart = time.Now()
 			return err
 		},
-		probe:      func(pid int) bool { return holdsProc(pid) && anyRunning(tasks) },
-		beforeKill: func(int) { b.stopCrowd() },
+		probe: func(pid int) bool { return holdsProc(pid) && anyRunning(tasks) },
+		beforeKill: func(pid int) {
+			if !killRecorded {
+				// The child never got ready: kill what there is of the crowd.
+				if parent, crowd, _ := checkCrowd(pid, n); len(crowd) > 0 {
+					b.killCrowd(r, parent, crowd)
+				}
+			}
+			b.stopCrowd()
+		},
 		onDone: func(pid int) error {
 			after, err := processUsage(pid)
 			if err != nil {
@@ -225,14 +235,22 @@ func (b *bench) killCrowd(r *row, parent int, crowd []int) {
 		return
 	}
 	start := time.Now()
-	// The PGID, as this program's PID namespace numbers it.
-	f, err := statFields(fmt.Sprintf("/proc/%d/stat", crowd[0]))
-	if err != nil {
-		return // the crowd is gone
+	// The PGID, as this program's PID namespace numbers it, from a
+	// sleeper that is still the parent's child (a PID that is not may
+	// belong to anyone by now).
+	pgid := 0
+	for _, pid := range crowd {
+		f, err := statFields(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || f[1] != strconv.Itoa(parent) {
+			continue
+		}
+		if n, err := strconv.Atoi(f[2]); err == nil && n > 1 {
+			pgid = n
+			break
+		}
 	}
-	pgid, err := strconv.Atoi(f[2])
-	if err != nil || pgid <= 1 {
-		return
+	if pgid == 0 {
+		return // the crowd is gone
 	}
 	syscall.Kill(-pgid, syscall.SIGKILL)
 	running := func(pid int) (byte, bool) {
@@ -417,6 +435,7 @@ func crowdWorkload(args []string) int {
 		}
 		if errno != 0 {
 			fmt.Fprintf(os.Stderr, "bench crowd: start a sleeper, after %d: %v\n", made, errno)
+			reapCrowd(leader)
 			return 1
 		}
 		if leader == 0 {
@@ -434,6 +453,25 @@ func crowdWorkload(args []string) int {
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigSetMask,
 		uintptr(unsafe.Pointer(&old)), 0, unsafe.Sizeof(old), 0, 0)
 	return sigackWorkload(args[2:])
+}
+
+// reapCrowd kills the sleepers of process group pgid (0: none yet) and
+// reaps them, so that a crowd that could not be made all leaves nothing
+// for the init to inherit.
+func reapCrowd(pgid int) {
+	if pgid <= 0 {
+		return
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	for {
+		_, err := syscall.Wait4(-1, nil, syscall.WALL, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return // ECHILD: every child reaped
+		}
+	}
 }
 
 // forkSleeper forks this process into a sleeper in process group pgid

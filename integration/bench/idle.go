@@ -129,10 +129,10 @@ func (b *bench) idlePhase(rows []*row) {
 			res.err = err
 			continue
 		}
-		res.rss = append(res.rss, mem[0])
-		res.hwm = append(res.hwm, mem[1])
-		res.anon = append(res.anon, mem[2])
-		res.pss = append(res.pss, mem[3])
+		res.rss = append(res.rss, mem.rss)
+		res.hwm = append(res.hwm, mem.hwm)
+		res.anon = append(res.anon, mem.anon)
+		res.pss = append(res.pss, mem.pss)
 		res.threads = append(res.threads, float64(in.threads))
 		res.cpuUS = append(res.cpuUS, float64(d.cpuNS)/1e3)
 		res.ctxsw = append(res.ctxsw, float64(d.ctxsw))
@@ -145,26 +145,34 @@ func (b *bench) idlePhase(rows []*row) {
 	}
 }
 
-// idleMemory returns VmRSS and VmHWM from /proc/PID/status, and Anonymous
-// and Pss from /proc/PID/smaps_rollup, in KiB.
-func idleMemory(pid int) ([4]float64, error) {
-	var out [4]float64
+// memory is what the idle test reads of a process's memory, in KiB.
+type memory struct {
+	rss, hwm  float64 // VmRSS, VmHWM from /proc/PID/status
+	anon, pss float64 // Anonymous, Pss from /proc/PID/smaps_rollup
+}
+
+// idleMemory reads the memory figures of pid.
+func idleMemory(pid int) (memory, error) {
+	var m memory
 	st, err := statusFields(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return out, err
+		return m, err
 	}
 	rollup, err := statusFields(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
-		return out, err
+		return m, err
 	}
-	for i, v := range []string{st["VmRSS"], st["VmHWM"], rollup["Anonymous"], rollup["Pss"]} {
-		n, err := kib(v)
+	for _, f := range []struct {
+		to  *float64
+		val string
+	}{{&m.rss, st["VmRSS"]}, {&m.hwm, st["VmHWM"]}, {&m.anon, rollup["Anonymous"]}, {&m.pss, rollup["Pss"]}} {
+		n, err := kib(f.val)
 		if err != nil {
-			return out, fmt.Errorf("/proc/%d: unreadable VmRSS, VmHWM (status), Anonymous or Pss (smaps_rollup)", pid)
+			return m, fmt.Errorf("/proc/%d: unreadable VmRSS, VmHWM (status), Anonymous or Pss (smaps_rollup)", pid)
 		}
-		out[i] = float64(n)
+		*f.to = float64(n)
 	}
-	return out, nil
+	return m, nil
 }
 
 // sumUsage adds up the usage of every thread in after, less what the same
