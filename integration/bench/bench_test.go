@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,10 +15,11 @@ import (
 
 // TestQuick builds the benchmark, runs it in quick mode against reaper-init
 // and whatever peers are installed, and checks that every section of the
-// report is there with a measured row for each init.
+// report is there with a measured row for each init, and that every target
+// is judged.
 func TestQuick(t *testing.T) {
 	if testing.Short() {
-		t.Skip("skipping: the quick benchmark takes about ten seconds")
+		t.Skip("skipping: the quick benchmark takes about twenty seconds")
 	}
 	testenv.RequirePIDNamespace(t)
 	initBin := testenv.Init(t)
@@ -67,15 +69,24 @@ func TestQuick(t *testing.T) {
 	}
 
 	measured := append(append([]string{}, peers...), rowRefinit, rowReaper)
+	idle := append(append([]string{}, measured...), rowReaperWatch, rowReaperWatch1s, rowReaperProcs64, rowRefinitProcs64)
+	for _, env := range hostileEnv {
+		idle = append(idle, "reaper-init ("+env+")")
+	}
+	crowd := []string{rowReaper, rowReaperWatch1s}
+	if slices.Contains(peers, rowTiniStatic) {
+		crowd = append(crowd, rowTiniStatic)
+	}
 	checks := []struct {
 		section string
 		rows    []string
 	}{
 		{"## 1. Start-up overhead", measured},
 		{"## 2. Reap throughput", measured},
-		{"## 3. Signal-forward latency", append(append([]string{}, peers...), rowReaper)},
-		{"## 4. Idle cost", append(append([]string{}, measured...), rowReaperWatch)},
+		{"## 3. Signal-forward latency\n", append(append([]string{}, peers...), rowReaper)},
+		{"## 4. Idle cost", idle},
 		{"## 5. Binary size", measured},
+		{"## 6. Signal-forward latency among ", crowd},
 	}
 	for _, c := range checks {
 		sec := section(out, c.section)
@@ -100,25 +111,35 @@ func TestQuick(t *testing.T) {
 			}
 		}
 	}
-	if sec := section(out, "## Targets"); strings.Count(sec, "\n| ") < 7 {
-		t.Errorf("targets table is missing or short:\n%s", sec)
+	sec := section(out, "## Targets")
+	if n := strings.Count(sec, "\n| ") - 1; n < 13 { // less the header
+		t.Errorf("targets table has %d targets, want 13:\n%s", n, sec)
+	}
+	// With every peer installed, every target is computed from the run.
+	if len(missing) == 0 {
+		for _, line := range strings.Split(sec, "\n") {
+			if strings.HasSuffix(line, "| not measured |") {
+				t.Errorf("target not judged: %s", line)
+			}
+		}
 	}
 	// The health probe (check.go): measured at 300 processes, exit 1.
-	if cells := tableRow(section(out, "## 6. Health probe"), "300"); len(cells) < 6 || cells[5] != "1" {
-		t.Errorf("## 6. Health probe: no measured row for 300 processes: %q", cells)
+	if cells := tableRow(section(out, "## 7. Health probe"), "300"); len(cells) < 6 || cells[5] != "1" {
+		t.Errorf("## 7. Health probe: no measured row for 300 processes: %q", cells)
 	} else if _, err := strconv.ParseFloat(cells[0], 64); err != nil {
-		t.Errorf("## 6. Health probe: 300 processes: no measurement: %q", cells)
+		t.Errorf("## 7. Health probe: 300 processes: no measurement: %q", cells)
 	}
 }
 
-// section returns the part of the report from the heading to the next
+// section returns the part of the report from the heading (the start of
+// a line, or the whole line when it ends in a newline) to the next
 // heading of the same level.
 func section(report, heading string) string {
-	i := strings.Index(report, heading+"\n")
+	i := strings.Index(report, "\n"+heading)
 	if i < 0 {
 		return ""
 	}
-	s := report[i+len(heading):]
+	s := report[i+1+len(heading):]
 	if j := strings.Index(s, "\n## "); j >= 0 {
 		s = s[:j]
 	}

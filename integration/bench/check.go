@@ -132,7 +132,7 @@ func (b *bench) checkOnce(r *row, nsenter string, res *checkResult) error {
 	}
 	ready := filepath.Join(b.dir, fmt.Sprintf("check-%d.ready", res.n))
 	os.Remove(ready)
-	pid, err := b.spawnPID1([]string{r.path, "--watch", "0", "--", b.self, "check-zombies", strconv.Itoa(res.n), ready}, r.logFile)
+	pid, err := b.spawnPID1([]string{r.path, "--watch", "0", "--", b.self, "check-zombies", strconv.Itoa(res.n), ready}, b.environ(r), r.logFile)
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (b *bench) reportCheck(p printer) {
 	if len(b.check) == 0 {
 		return
 	}
-	p("\n## 6. Health probe\n\n")
+	p("\n## 7. Health probe\n\n")
 	p("`reaper-init --check` in a PID namespace of N processes: reaper-init as PID 1 (`--watch 0`), its child holding N-2 zombies. The probe is started from outside with `nsenter -t PID1 -p -m`, as `docker exec` starts it; a helper inside the namespace times it from fork to wait4 and reads its peak resident set (ru_maxrss, the VmHWM of the probe at exit). %d runs per size.\n\n", b.cfg.check.runs)
 	p("| processes | median ms | p10 ms | p90 ms | CPU ms median | VmHWM KiB max | exit | verdict |\n|--:|--:|--:|--:|--:|--:|--:|---|\n")
 	var notes []string

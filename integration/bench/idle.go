@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -14,12 +13,13 @@ const wakeSample = 50 * time.Millisecond
 
 // idleResult holds one row's idle figures, one value per instance.
 type idleResult struct {
-	rss, hwm []float64 // KiB
-	threads  []float64
-	cpuUS    []float64 // CPU time over the window, microseconds
-	ctxsw    []float64 // context switches over the window
-	wakeups  []float64 // wakeups over the window (see wakeSample)
-	err      error
+	rss, hwm  []float64 // KiB, from /proc/PID/status
+	anon, pss []float64 // KiB, from /proc/PID/smaps_rollup
+	threads   []float64 // the most threads seen at once
+	cpuUS     []float64 // CPU time over the window, microseconds
+	ctxsw     []float64 // context switches over the window
+	wakeups   []float64 // wakeups over the window (see wakeSample)
+	err       error
 }
 
 // idleInstance is one init running in the idle test.
@@ -30,14 +30,33 @@ type idleInstance struct {
 	last    uint64            // context switches at the last sample
 	rising  bool              // they went up at the last sample
 	wakeups int
+	threads int // the most threads seen at once
 }
 
-// runIdle starts idleRuns instances of every row at once, each with a
-// sleeping child, lets them settle, and measures them all over the same
-// window, so that every row sees the same machine.
+// runIdle measures the rows of each idle group in turn (see idleGroup).
 func (b *bench) runIdle() {
-	rows := b.rowsFor(true)
+	rows := b.rowsFor(wIdle)
 	b.idle = map[*row]*idleResult{}
+	for _, r := range rows {
+		b.idle[r] = &idleResult{}
+	}
+	for g := idleGroup(0); g < idleGroups; g++ {
+		var phase []*row
+		for _, r := range rows {
+			if r.group == g && b.startup.errs[r] == nil {
+				phase = append(phase, r)
+			}
+		}
+		if len(phase) > 0 {
+			b.idlePhase(phase)
+		}
+	}
+}
+
+// idlePhase starts idleRuns instances of every row given at once, each
+// with a sleeping child, lets them settle, and measures them all over the
+// same window, so that every row sees the same machine.
+func (b *bench) idlePhase(rows []*row) {
 	b.logf("idle: %d instances of each of %d inits, %v window after %v", b.cfg.idleRuns, len(rows), b.cfg.idleWindow, b.cfg.idleSettle)
 	var live []*idleInstance
 	defer func() {
@@ -46,12 +65,8 @@ func (b *bench) runIdle() {
 		}
 	}()
 	for _, r := range rows {
-		b.idle[r] = &idleResult{}
-		if b.startup.errs[r] != nil {
-			continue
-		}
 		for i := 0; i < b.cfg.idleRuns; i++ {
-			pid, err := b.spawnPID1(r.argv(b.sleep, "3600"), r.logFile)
+			pid, err := b.spawnPID1(r.argv(b.sleep, "3600"), b.environ(r), r.logFile)
 			if err != nil {
 				b.idle[r].err = err
 				break
@@ -72,7 +87,7 @@ func (b *bench) runIdle() {
 			b.idle[in.r].err = in.r.failure(err)
 			continue
 		}
-		in.before, in.last = u, sumUsage(u, nil).ctxsw
+		in.before, in.last, in.threads = u, sumUsage(u, nil).ctxsw, len(u)
 		measured = append(measured, in)
 	}
 	end := time.Now().Add(b.cfg.idleWindow)
@@ -83,6 +98,7 @@ func (b *bench) runIdle() {
 			if err != nil {
 				continue // reported at the end of the window
 			}
+			in.threads = max(in.threads, len(u))
 			n := sumUsage(u, nil).ctxsw
 			up := n > in.last
 			if up && !in.rising {
@@ -107,21 +123,17 @@ func (b *bench) runIdle() {
 		if sumUsage(after, nil).ctxsw > in.last && !in.rising {
 			in.wakeups++ // a wakeup after the last sample
 		}
-		st, err := statusFields(fmt.Sprintf("/proc/%d/status", in.pid))
+		in.threads = max(in.threads, len(after))
+		mem, err := idleMemory(in.pid)
 		if err != nil {
 			res.err = err
 			continue
 		}
-		rss, err1 := kib(st["VmRSS"])
-		hwm, err2 := kib(st["VmHWM"])
-		threads, err3 := strconv.Atoi(st["Threads"])
-		if err1 != nil || err2 != nil || err3 != nil {
-			res.err = fmt.Errorf("/proc/%d/status: unreadable VmRSS, VmHWM or Threads", in.pid)
-			continue
-		}
-		res.rss = append(res.rss, float64(rss))
-		res.hwm = append(res.hwm, float64(hwm))
-		res.threads = append(res.threads, float64(threads))
+		res.rss = append(res.rss, mem.rss)
+		res.hwm = append(res.hwm, mem.hwm)
+		res.anon = append(res.anon, mem.anon)
+		res.pss = append(res.pss, mem.pss)
+		res.threads = append(res.threads, float64(in.threads))
 		res.cpuUS = append(res.cpuUS, float64(d.cpuNS)/1e3)
 		res.ctxsw = append(res.ctxsw, float64(d.ctxsw))
 		res.wakeups = append(res.wakeups, float64(in.wakeups))
@@ -131,6 +143,36 @@ func (b *bench) runIdle() {
 			b.logf("idle: %s: %v", r.name, res.err)
 		}
 	}
+}
+
+// memory is what the idle test reads of a process's memory, in KiB.
+type memory struct {
+	rss, hwm  float64 // VmRSS, VmHWM from /proc/PID/status
+	anon, pss float64 // Anonymous, Pss from /proc/PID/smaps_rollup
+}
+
+// idleMemory reads the memory figures of pid.
+func idleMemory(pid int) (memory, error) {
+	var m memory
+	st, err := statusFields(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return m, err
+	}
+	rollup, err := statusFields(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return m, err
+	}
+	for _, f := range []struct {
+		to  *float64
+		val string
+	}{{&m.rss, st["VmRSS"]}, {&m.hwm, st["VmHWM"]}, {&m.anon, rollup["Anonymous"]}, {&m.pss, rollup["Pss"]}} {
+		n, err := kib(f.val)
+		if err != nil {
+			return m, fmt.Errorf("/proc/%d: unreadable VmRSS, VmHWM (status), Anonymous or Pss (smaps_rollup)", pid)
+		}
+		*f.to = float64(n)
+	}
+	return m, nil
 }
 
 // sumUsage adds up the usage of every thread in after, less what the same

@@ -14,10 +14,15 @@
 //  3. Signal-forward latency: SIGUSR1 sent to the init one at a time; the
 //     child reads CLOCK_MONOTONIC when it receives the signal and
 //     acknowledges through a FIFO.
-//  4. Idle cost: resident memory, threads, CPU time and context switches
-//     of the init over a window in which its child sleeps.
+//  4. Idle cost: resident, private and proportional memory, threads, CPU
+//     time and context switches of the init over a window in which its
+//     child sleeps; also reaper-init with its watch on, with GOMAXPROCS=64
+//     (a big node) and with hostile Go runtime settings.
 //  5. Binary size on disk.
-//  6. The health probe, reaper-init --check, in namespaces of 300 and
+//  6. Signal-forward latency among a crowd: the signal test again while
+//     30,000 sleeping processes fill the PID namespace, with reaper-init's
+//     watch scanning them every second, and with it off.
+//  7. The health probe, reaper-init --check, in namespaces of 300 and
 //     30,000 processes (check.go).
 //
 // The result is a Markdown report on standard output; progress goes to
@@ -26,10 +31,10 @@
 //
 // Usage (as root, or where user namespaces are allowed):
 //
-//	cd integration && go run ./bench -init ../bin/reaper-init [-quick]
+//	cd integration && go run ./bench -init ../bin/reaper-init [-quick] [-only NAMES]
 //
 // The program also runs its own workloads: it re-executes itself with the
-// subcommands pid1, orphans, sigack and sigack-wait (see workloads).
+// subcommands pid1, orphans, crowd, sigack and sigack-wait (see workloads).
 package main
 
 import (
@@ -49,7 +54,7 @@ import (
 type config struct {
 	initPath     string        // reaper-init binary
 	refinitPath  string        // prebuilt refinit, or "" to build it
-	only         string        // comma-separated row names, or "" for all
+	only         string        // comma-separated row and workload names, or "" for all
 	startupRuns  int           // start-ups per row
 	reapRuns     int           // orphan-factory runs per row
 	orphans      int           // orphans per reap run
@@ -58,6 +63,9 @@ type config struct {
 	idleWindow   time.Duration // idle measuring window
 	idleSettle   time.Duration // wait before the idle window opens
 	idleRuns     int           // instances per row measured at once
+	crowd        int           // sleeping processes in the crowd test
+	crowdWindow  time.Duration // signalling time per crowd instance
+	crowdRounds  int           // fresh crowds per row
 	quick        bool
 
 	check checkConfig // the health-probe workload (check.go)
@@ -81,16 +89,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var c config
 	fs.StringVar(&c.initPath, "init", "", "`path` of the reaper-init binary (default: reaper-init in $PATH)")
 	fs.StringVar(&c.refinitPath, "refinit", "", "`path` of a prebuilt refinit (default: build ./bench/refinit)")
-	fs.StringVar(&c.only, "only", "", "comma-separated `names` of the rows to run (default: all)")
+	fs.StringVar(&c.only, "only", "", "comma-separated `names` of the rows and workloads ("+joinWorkloads(allWorkloads)+") to run (default: all)")
 	fs.BoolVar(&c.quick, "quick", false, "smoke mode: a few runs of each workload, for tests")
 	fs.IntVar(&c.startupRuns, "startup-runs", 300, "start-ups per init")
 	fs.IntVar(&c.reapRuns, "reap-runs", 5, "orphan-factory runs per init")
 	fs.IntVar(&c.orphans, "orphans", 20000, "orphans per reap run")
-	fs.IntVar(&c.signals, "signals", 2000, "signals sent to each init")
-	fs.IntVar(&c.signalRounds, "signal-rounds", 4, "fresh init instances the signals of one init are spread over")
+	fs.IntVar(&c.signals, "signals", 5000, "signals sent to each init")
+	fs.IntVar(&c.signalRounds, "signal-rounds", 5, "fresh init instances the signals of one init are spread over")
 	fs.DurationVar(&c.idleWindow, "idle", 10*time.Second, "idle measuring window")
 	fs.DurationVar(&c.idleSettle, "idle-settle", 2*time.Second, "wait after start before the idle window opens")
 	fs.IntVar(&c.idleRuns, "idle-runs", 3, "instances of each init measured at once in the idle test")
+	fs.IntVar(&c.crowd, "crowd", 30000, "sleeping processes in the PID namespace in the crowd test")
+	fs.DurationVar(&c.crowdWindow, "crowd-window", 10*time.Second, "time spent signalling each crowd instance")
+	fs.IntVar(&c.crowdRounds, "crowd-rounds", 2, "fresh crowds per init in the crowd test")
 	c.check.flags(fs) // check.go
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: bench [flags]\n\nRuns each installed init through the same workloads as PID 1 of a fresh PID\nnamespace and prints a Markdown report.\n\n")
@@ -118,6 +129,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			"idle":          func() { c.idleWindow = time.Second },
 			"idle-settle":   func() { c.idleSettle = 300 * time.Millisecond },
 			"idle-runs":     func() { c.idleRuns = 1 },
+			"crowd":         func() { c.crowd = 3000 },
+			"crowd-window":  func() { c.crowdWindow = 1500 * time.Millisecond },
+			"crowd-rounds":  func() { c.crowdRounds = 1 },
 		}
 		for name, apply := range quick {
 			if !set[name] {
@@ -127,8 +141,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		c.check.quick(set) // check.go
 	}
 	if c.startupRuns < 1 || c.reapRuns < 1 || c.orphans < 1 || c.signals < 1 ||
-		c.signalRounds < 1 || c.signalRounds > c.signals || c.idleRuns < 1 || c.idleWindow <= 0 {
-		fmt.Fprintf(stderr, "bench: run counts and the idle window must be positive, and -signal-rounds at most -signals\n")
+		c.signalRounds < 1 || c.signalRounds > c.signals || c.idleRuns < 1 || c.idleWindow <= 0 ||
+		c.crowd < 1 || c.crowdWindow <= 0 || c.crowdRounds < 1 {
+		fmt.Fprintf(stderr, "bench: run counts, the crowd and the windows must be positive, and -signal-rounds at most -signals\n")
 		return 2
 	}
 	if _, err := c.check.parse(); err != nil { // check.go
@@ -142,12 +157,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer b.close()
-	// On an interrupt, remove the scratch directory; the inits still
-	// running die with this process (their parent-death signal).
+	// On an interrupt, kill the crowd test's sleepers and remove the
+	// scratch directory; the inits still running die with this process
+	// (their parent-death signal).
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		s := <-sigs
+		b.stopCrowd()
 		b.close()
 		fmt.Fprintf(stderr, "bench: %v: stopped\n", s)
 		os.Exit(1)
@@ -167,17 +184,23 @@ type bench struct {
 	truePath  string   // /bin/true
 	sleep     string   // /bin/sleep
 	null      *os.File // /dev/null, the inits' standard input and output
+	env       []string // the inits' environment, before a row's own
 	rows      []*row
-	missing   []string // peers not installed
-	noReaper  bool     // no -init, and no reaper-init in $PATH
+	runs      map[workload]bool // the workloads selected
+	missing   []string          // peers not installed
+	noReaper  bool              // no -init, and no reaper-init in $PATH
 	started   time.Time
 	loadStart string // load average when the benchmark started
 	closeOnce sync.Once
+
+	crowdMu   sync.Mutex
+	crowdKill func() // kills the crowd alive now, or nil
 
 	startup startupResult
 	reap    map[*row]*reapResult
 	signal  map[*row]*signalResult
 	idle    map[*row]*idleResult
+	crowd   crowdResult
 
 	check []*checkResult // the health probe (check.go)
 }
@@ -191,7 +214,7 @@ func newBench(c config, log io.Writer) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{cfg: c, log: log, dir: dir, self: self, started: time.Now(), loadStart: loadAverage()}
+	b := &bench{cfg: c, log: log, dir: dir, self: self, env: initEnv(), started: time.Now(), loadStart: loadAverage()}
 	b.null, err = os.Open(os.DevNull)
 	if err == nil {
 		b.truePath, err = lookTool("true")
@@ -233,13 +256,26 @@ func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.log, "[%6.1fs] %s\n", time.Since(b.started).Seconds(), fmt.Sprintf(format, args...))
 }
 
-// runAll runs the four measured workloads in turn.
+// runAll runs the selected workloads in turn.
 func (b *bench) runAll() {
-	b.runStartup()
-	b.runReap()
-	b.runSignal()
-	b.runIdle()
-	b.runCheck() // check.go
+	if b.runs[wStartup] {
+		b.runStartup()
+	}
+	if b.runs[wReap] {
+		b.runReap()
+	}
+	if b.runs[wSignal] {
+		b.runSignal()
+	}
+	if b.runs[wIdle] {
+		b.runIdle()
+	}
+	if b.runs[wCrowd] {
+		b.runCrowd()
+	}
+	if b.runs[wCheck] {
+		b.runCheck() // check.go
+	}
 }
 
 // lookTool finds a standard tool, preferring /bin so that the path is the

@@ -25,33 +25,34 @@ func nsAttr(mountNS bool) *syscall.SysProcAttr {
 	return a
 }
 
-// spawnDirect starts argv as PID 1 of a fresh PID namespace, standard
-// input and output on /dev/null and standard error on stderr. It is the
+// spawnDirect starts argv as PID 1 of a fresh PID namespace, with the
+// environment env, standard input and output on /dev/null and standard
+// error on stderr. It is the
 // lightest way to start a PID 1, and the one the start-up test uses. The
 // process sees the host's /proc, which serves what an init reads while it
 // starts (/proc/self) as well as its own would; mounting one would add a
 // mount namespace and a mount to every run.
-func (b *bench) spawnDirect(argv []string, stderr *os.File) (int, error) {
-	return spawn(argv[0], argv, b.null, stderr, nsAttr(false))
+func (b *bench) spawnDirect(argv, env []string, stderr *os.File) (int, error) {
+	return spawn(argv[0], argv, env, b.null, stderr, nsAttr(false))
 }
 
 // spawnPID1 starts argv as PID 1 of fresh PID and mount namespaces, with a
 // /proc mounted for the new PID namespace before argv is executed (by this
 // program's pid1 workload, which execs argv and so stays PID 1), as in a
 // container.
-func (b *bench) spawnPID1(argv []string, stderr *os.File) (int, error) {
-	return spawn(b.self, append([]string{b.self, "pid1"}, argv...), b.null, stderr, nsAttr(true))
+func (b *bench) spawnPID1(argv, env []string, stderr *os.File) (int, error) {
+	return spawn(b.self, append([]string{b.self, "pid1"}, argv...), env, b.null, stderr, nsAttr(true))
 }
 
-// spawn starts path with the given attributes, standard input and output
-// on null and standard error on stderr (null when nil).
-func spawn(path string, argv []string, null, stderr *os.File, attr *syscall.SysProcAttr) (int, error) {
+// spawn starts path with the given environment and attributes, standard
+// input and output on null and standard error on stderr (null when nil).
+func spawn(path string, argv, env []string, null, stderr *os.File, attr *syscall.SysProcAttr) (int, error) {
 	errFD := null.Fd()
 	if stderr != nil {
 		errFD = stderr.Fd()
 	}
 	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
-		Env:   os.Environ(),
+		Env:   env,
 		Files: []uintptr{null.Fd(), null.Fd(), errFD},
 		Sys:   attr,
 	})
@@ -91,7 +92,7 @@ func kill(pid int) {
 // this program makes them.
 func (b *bench) probeNamespace() error {
 	for _, mountNS := range []bool{false, true} {
-		pid, err := spawn(b.truePath, []string{b.truePath}, b.null, nil, nsAttr(mountNS))
+		pid, err := spawn(b.truePath, []string{b.truePath}, b.env, b.null, nil, nsAttr(mountNS))
 		if err != nil {
 			return fmt.Errorf("cannot create a PID namespace here (run as root): %w", err)
 		}

@@ -31,7 +31,7 @@ const reapStall = 10 * time.Second
 
 // runReap runs the orphan factory under every row, round by round.
 func (b *bench) runReap() {
-	rows := b.rowsFor(false)
+	rows := b.rowsFor(wReap)
 	b.reap = map[*row]*reapResult{}
 	for _, r := range rows {
 		b.reap[r] = &reapResult{}
@@ -64,7 +64,7 @@ func (b *bench) runReap() {
 func (b *bench) reapOnce(r *row, run int) (rate float64, peak, retries int, err error) {
 	done := filepath.Join(b.dir, fmt.Sprintf("orphans-%d.done", run))
 	os.Remove(done)
-	pid, err := b.spawnPID1(r.argv(b.self, "orphans", strconv.Itoa(b.cfg.orphans), done), r.logFile)
+	pid, err := b.spawnPID1(r.argv(b.self, "orphans", strconv.Itoa(b.cfg.orphans), done), b.environ(r), r.logFile)
 	if err != nil {
 		return 0, 0, 0, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -27,7 +28,7 @@ const signalGap = 200 * time.Microsecond
 // runSignal sends SIGUSR1 to every row's init, one signal at a time,
 // spread over a few fresh inits per row taken in turns.
 func (b *bench) runSignal() {
-	rows := b.rowsFor(false)
+	rows := b.rowsFor(wSignal)
 	b.signal = map[*row]*signalResult{}
 	for _, r := range rows {
 		b.signal[r] = &signalResult{}
@@ -44,7 +45,14 @@ func (b *bench) runSignal() {
 			if res.err != nil || r.silent || b.startup.errs[r] != nil {
 				continue
 			}
-			lat, err := b.signalOnce(r, i, count)
+			fifo := b.ackFIFO(i)
+			lat, _, err := b.signalOnce(r, sigRun{
+				child: []string{b.self, "sigack", fifo},
+				fifo:  fifo,
+				ready: 10 * time.Second,
+				count: count,
+				gap:   func() time.Duration { return signalGap },
+			})
 			if err != nil {
 				res.err = r.failure(err)
 				b.logf("signal: %s: %v", r.name, res.err)
@@ -55,26 +63,53 @@ func (b *bench) runSignal() {
 	}
 }
 
-// signalOnce starts r's init with the sigack child and sends it count
-// signals, each after the previous one was acknowledged.
-func (b *bench) signalOnce(r *row, round, count int) ([]float64, error) {
-	fifo := filepath.Join(b.dir, fmt.Sprintf("ack-%d", round))
-	os.Remove(fifo)
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		return nil, fmt.Errorf("mkfifo: %w", err)
+// ackFIFO returns the path of the FIFO of round i.
+func (b *bench) ackFIFO(round int) string {
+	return filepath.Join(b.dir, fmt.Sprintf("ack-%d", round))
+}
+
+// sigRun describes one instance of a signal-latency run.
+type sigRun struct {
+	child  []string             // the init's command: the sigack child, on fifo
+	fifo   string               // the acknowledgements' FIFO
+	ready  time.Duration        // how long the child may take to be ready
+	count  int                  // signals to send; 0: until window has passed
+	window time.Duration        // how long to send signals when count is 0
+	gap    func() time.Duration // the pause before each signal
+	// onReady and onDone, when set, run with the init's PID once the child
+	// is ready and after the last signal; an error ends the run.
+	onReady, onDone func(pid int) error
+	// probe, when set, runs with the init's PID just before each signal;
+	// what it returns is the signal's tag.
+	probe func(pid int) bool
+	// beforeKill, when set, runs with the init's PID before the init is
+	// killed, whether the run succeeded or not.
+	beforeKill func(pid int)
+}
+
+// signalOnce starts r's init with the sigack child and sends it signals,
+// each after the previous one was acknowledged and a pause. It returns
+// their latencies in microseconds and their tags (nil without a probe).
+func (b *bench) signalOnce(r *row, run sigRun) (lat []float64, tags []bool, err error) {
+	os.Remove(run.fifo)
+	if err := syscall.Mkfifo(run.fifo, 0o600); err != nil {
+		return nil, nil, fmt.Errorf("mkfifo: %w", err)
 	}
 	// Read-write, so that opening does not wait for the child and a
 	// child that dies shows up as a timeout rather than an end of file.
-	ack, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	ack, err := os.OpenFile(run.fifo, os.O_RDWR, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer ack.Close()
-	pid, err := b.spawnPID1(r.argv(b.self, "sigack", fifo), r.logFile)
+	pid, err := b.spawnPID1(r.argv(run.child...), b.environ(r), r.logFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer kill(pid)
+	if run.beforeKill != nil {
+		defer run.beforeKill(pid)
+	}
 	buf := make([]byte, 8)
 	readAck := func(d time.Duration) (int64, error) {
 		ack.SetReadDeadline(time.Now().Add(d))
@@ -83,26 +118,54 @@ func (b *bench) signalOnce(r *row, round, count int) ([]float64, error) {
 		}
 		return int64(binary.LittleEndian.Uint64(buf)), nil
 	}
-	if _, err := readAck(10 * time.Second); err != nil {
-		return nil, fmt.Errorf("sigack child not ready: %w", err)
+	// Wait for the child, making sure meanwhile that the init still runs
+	// (a zombie here: this program has not reaped it).
+	for deadline := time.Now().Add(run.ready); ; {
+		_, err := readAck(250 * time.Millisecond)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, nil, err
+		}
+		if st, err := readState(pid); err != nil || st == 'Z' {
+			return nil, nil, fmt.Errorf("init exited before its child was ready")
+		}
+		if time.Now().After(deadline) {
+			return nil, nil, fmt.Errorf("sigack child not ready after %v", run.ready)
+		}
 	}
-	lat := make([]float64, 0, count)
-	for i := 0; i < count; i++ {
-		time.Sleep(signalGap)
+	if run.onReady != nil {
+		if err := run.onReady(pid); err != nil {
+			return nil, nil, err
+		}
+	}
+	lat = make([]float64, 0, max(run.count, 64))
+	end := time.Now().Add(run.window)
+	for i := 0; run.count > 0 && i < run.count || run.count == 0 && time.Now().Before(end); i++ {
+		time.Sleep(run.gap())
+		if run.probe != nil {
+			tags = append(tags, run.probe(pid))
+		}
 		sent := monotonic()
 		if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
-			return nil, fmt.Errorf("kill: %w", err)
+			return nil, nil, fmt.Errorf("kill: %w", err)
 		}
 		got, err := readAck(5 * time.Second)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, fmt.Errorf("signal %d of %d not forwarded within 5s", i+1, count)
+			return nil, nil, fmt.Errorf("signal %d not forwarded within 5s", i+1)
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		lat = append(lat, float64(got-sent)/1e3)
 	}
-	return lat, nil
+	if run.onDone != nil {
+		if err := run.onDone(pid); err != nil {
+			return nil, nil, err
+		}
+	}
+	return lat, tags, nil
 }
 
 // sigusr1 is the signal set holding SIGUSR1 alone.
@@ -146,6 +209,10 @@ func sigackWaitWorkload(args []string) int {
 		return 2
 	}
 	runtime.LockOSThread()
+	// Children (the crowd test's sleepers) are released as soon as they
+	// exit, never left as zombies for the init to reap when the PID
+	// namespace is torn down, one at a time.
+	signal.Ignore(syscall.SIGCHLD)
 	blocked, err := blockedSignals()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench sigack-wait: %v\n", err)

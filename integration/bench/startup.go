@@ -19,7 +19,7 @@ type startupResult struct {
 // runStartup times start-ups of every row and of a bare /bin/true, each
 // as PID 1 of a fresh PID namespace, round by round in a fresh order.
 func (b *bench) runStartup() {
-	rows := b.rowsFor(false)
+	rows := b.rowsFor(wStartup)
 	res := &b.startup
 	res.times = map[*row][]float64{}
 	res.errs = map[*row]error{}
@@ -28,7 +28,7 @@ func (b *bench) runStartup() {
 	for i := 0; i < b.cfg.startupRuns; i++ {
 		for _, k := range order(len(rows)+1, i) {
 			if k == len(rows) {
-				ms, err := b.timeStart([]string{b.truePath}, nil)
+				ms, err := b.timeStart([]string{b.truePath}, b.env, nil)
 				if err != nil {
 					res.bareErr = err
 					return
@@ -40,7 +40,7 @@ func (b *bench) runStartup() {
 			if res.errs[r] != nil {
 				continue
 			}
-			ms, err := b.timeStart(r.argv(b.truePath), r.logFile)
+			ms, err := b.timeStart(r.argv(b.truePath), b.environ(r), r.logFile)
 			if err != nil {
 				res.errs[r] = r.failure(err)
 				b.logf("start-up: %s: %v", r.name, res.errs[r])
@@ -53,9 +53,9 @@ func (b *bench) runStartup() {
 
 // timeStart runs argv as PID 1 of a fresh PID namespace and returns the
 // milliseconds from just before the fork to just after wait4 returned.
-func (b *bench) timeStart(argv []string, stderr *os.File) (float64, error) {
+func (b *bench) timeStart(argv, env []string, stderr *os.File) (float64, error) {
 	start := time.Now()
-	pid, err := b.spawnDirect(argv, stderr)
+	pid, err := b.spawnDirect(argv, env, stderr)
 	if err != nil {
 		return 0, err
 	}

@@ -6,10 +6,10 @@ import (
 	"sort"
 )
 
-// dist summarizes a sample: its size and quantiles.
+// dist summarizes a sample: its size, quantiles and largest value.
 type dist struct {
-	n                  int
-	p10, med, p90, p99 float64
+	n                       int
+	p10, med, p90, p99, max float64
 }
 
 // summarize returns the quantiles of xs (which it sorts), interpolating
@@ -18,7 +18,7 @@ type dist struct {
 func summarize(xs []float64) dist {
 	if len(xs) == 0 {
 		nan := math.NaN()
-		return dist{p10: nan, med: nan, p90: nan, p99: nan}
+		return dist{p10: nan, med: nan, p90: nan, p99: nan, max: nan}
 	}
 	sort.Float64s(xs)
 	return dist{
@@ -27,6 +27,7 @@ func summarize(xs []float64) dist {
 		med: quantile(xs, 0.50),
 		p90: quantile(xs, 0.90),
 		p99: quantile(xs, 0.99),
+		max: xs[len(xs)-1],
 	}
 }
 
@@ -44,6 +45,7 @@ func (d dist) shift(c float64) dist {
 	d.med -= c
 	d.p90 -= c
 	d.p99 -= c
+	d.max -= c
 	return d
 }
 

@@ -13,6 +13,7 @@ var workloads = map[string]func(args []string) int{
 	"orphans":     orphansWorkload,
 	"sigack":      sigackWorkload,
 	"sigack-wait": sigackWaitWorkload,
+	"crowd":       crowdWorkload,
 }
 
 // monotonic returns CLOCK_MONOTONIC in nanoseconds, a reading that can be
