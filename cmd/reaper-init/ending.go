@@ -22,6 +22,10 @@ type theEnd struct {
 	log  *logx.Logger
 	dump unix.Signal // --dump-signal, named when it was sent
 	buf  []byte
+	// counting: the OOM counter has its baseline. Without one (the init
+	// ended before it was taken), a count above 0 counts as new: the
+	// container's cgroup is the init's own.
+	counting bool
 }
 
 func newEnding(cfg *cli.Config, log *logx.Logger) *theEnd {
@@ -31,11 +35,19 @@ func newEnding(cfg *cli.Config, log *logx.Logger) *theEnd {
 		log.Warn("termination log: " + err.Error())
 	}
 	e.file = f
-	_ = e.oom.Start()
 	e.sum.Grace = cfg.Grace
 	e.dump = cfg.DumpSignal
 	e.sum.Pause = cfg.Pause
 	return e
+}
+
+// startCounting takes the OOM counter's baseline. It runs once the child
+// has started (the Later of the loop): reading the cgroup files costs a
+// dozen system calls that a short-lived command need not wait for.
+func (e *theEnd) startCounting() {
+	if !e.counting {
+		e.counting = e.oom.Start() == nil
+	}
 }
 
 // stopping writes the provisional summary when the first terminating
@@ -56,6 +68,9 @@ func (e *theEnd) record(out supervise.Outcome, w *watch.Watcher) bool {
 	if out.Exited {
 		s.Child = ending.ChildStatus(out.Status)
 		if out.Status.Signaled() && out.Status.Signal() == unix.SIGKILL {
+			if !e.counting {
+				e.oom.StartAtZero()
+			}
 			s.OOMKills, _ = e.oom.Since()
 		}
 	}

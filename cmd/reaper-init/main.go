@@ -126,7 +126,7 @@ func run(args []string) int {
 			log.Info("cannot leave the working directory: " + derr.Error())
 		}
 		env := append(withoutVar(environ, cli.OuterVar), cli.OuterVar+"="+cli.FormatOuter(&delays.total))
-		child, err = spawn.Start(cfg.Command, env, spawn.Options{Dir: dir, RewriteListenPID: true})
+		child, err = spawn.Start(cfg.Command, env, spawn.Options{Dir: dir, RewriteListenPID: true, Handled: catch.Handled()})
 		_ = dir.Close()
 		if err != nil {
 			logx.Stderr.Write([]byte("reaper-init: " + err.Error() + "\n"))
@@ -184,8 +184,11 @@ func run(args []string) int {
 		Watch:         watcher,
 		WatchInterval: interval,
 		Stats:         stats,
-		Later:         func() { footprint.Trim() },
-		LaterDelay:    trimDelay,
+		Later: func() {
+			end.startCounting()
+			footprint.Trim()
+		},
+		LaterDelay: trimDelay,
 		OnStopping: func(sig unix.Signal, at time.Time, sent unix.Signal) {
 			end.stopping(sig, at, sent, child, watcher)
 		},
@@ -214,12 +217,13 @@ func run(args []string) int {
 // handler steers the signal handler of package catch for the main loop.
 type handler struct{}
 
-func (handler) FD() int              { return catch.FD() }
-func (handler) Read(b []byte) int    { return catch.Read(b) }
-func (handler) ChildSeen()           { catch.ChildSeen() }
-func (handler) SetTarget(t, c int)   { catch.SetTarget(t, c) }
-func (handler) SetForward(s, to int) { catch.SetForward(s, to) }
-func (handler) DisableFast()         { catch.DisableFast() }
+func (handler) FD() int                         { return catch.FD() }
+func (handler) Read(b []byte) int               { return catch.Read(b) }
+func (handler) ChildSeen()                      { catch.ChildSeen() }
+func (handler) SetTarget(t, c int)              { catch.SetTarget(t, c) }
+func (handler) SetForward(s, to int, loud bool) { catch.SetForward(s, to, loud) }
+func (handler) Counted(fn func(sig, n int))     { catch.Counted(fn) }
+func (handler) DisableFast()                    { catch.DisableFast() }
 
 // caughtSoFar reads the signals the handler has caught before the child
 // exists (they would be lost with the pipe at a re-exec).

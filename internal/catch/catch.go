@@ -57,7 +57,8 @@ var (
 
 	fastTarget int32            // kill(2) target for forwarding from the handler; 0: none
 	fastChild  int32            // the child, to signal by PID when it left the group; 0: never
-	fastTo     [Max + 1]uint32  // signal to send for each signal; 0: the loop decides
+	fastTo     [Max + 1]uint32  // for each signal: the signal to send, | Loud; 0: the loop decides
+	fwdCount   [Max + 1]uint32  // signals the handler forwarded quietly, by the signal sent
 	chainTo    [Max + 1]uintptr // the runtime's handler of each signal, for chaining
 	masks      [nMasks]uint64   // bit sig-1 of each class, see below
 )
@@ -107,17 +108,22 @@ func install() {
 	pipeR, pipeW = aboveStdio(p[0]), aboveStdio(p[1])
 
 	act := handlerAction()
+	chains := masks[kernelToRuntime] | masks[selfToRuntime] | masks[otherToRuntime]
 	for sig := 1; sig <= Max; sig++ {
 		if sig == sigKILL || sig == sigSTOP {
 			continue
 		}
+		// Only the signals the handler may pass on need the runtime's
+		// handler: reading the others would cost a system call each.
 		var old sigactiont
-		if _, e := rtSigaction(sig, nil, &old); e != 0 {
-			missed |= bit(sig)
-			continue
-		}
-		if h := handlerOf(&old); h > 1 {
-			chainTo[sig] = h // the runtime's; 0 and 1 are SIG_DFL and SIG_IGN
+		if chains&bit(sig) != 0 {
+			if _, e := rtSigaction(sig, nil, &old); e != 0 {
+				missed |= bit(sig)
+				continue
+			}
+			if h := handlerOf(&old); h > 1 {
+				chainTo[sig] = h // the runtime's; 0 and 1 are SIG_DFL and SIG_IGN
+			}
 		}
 		if _, e := rtSigaction(sig, &act, nil); e != 0 {
 			missed |= bit(sig)
@@ -230,18 +236,51 @@ func DisableFast() {
 	}
 }
 
-// SetForward sets the signal the handler sends in place of sig; 0 leaves
-// sig to the main loop.
-func SetForward(sig, to int) {
-	if sig >= 1 && sig <= Max && to >= 0 && to <= Max {
-		atomic.StoreUint32(&fastTo[sig], uint32(to))
+// Loud, in a forwarding rule, has the handler tell the main loop about
+// a signal it forwarded (a byte with Forwarded set): for the signals the
+// loop has more to do about than counting (a terminating signal starts
+// the grace period). A quiet rule only counts, in Counted: the loop is
+// not even woken.
+const Loud = 0x100
+
+// SetForward sets the signal the handler sends in place of sig, with
+// loud set when the loop must be told (see Loud); to = 0 leaves sig to the
+// main loop.
+func SetForward(sig, to int, loud bool) {
+	if sig < 1 || sig > Max || to < 0 || to > Max {
+		return
+	}
+	rule := uint32(to)
+	if loud && to != 0 {
+		rule |= Loud
+	}
+	atomic.StoreUint32(&fastTo[sig], rule)
+}
+
+// Counted calls fn with each signal the handler forwarded quietly since
+// the last call, and how many times, and clears the counts.
+func Counted(fn func(sig, n int)) {
+	for sig := 1; sig <= Max; sig++ {
+		if n := atomic.SwapUint32(&fwdCount[sig], 0); n != 0 {
+			fn(sig, int(n))
+		}
 	}
 }
 
-// Uninstall gives every signal back to the Go runtime's handler, or to the
-// default action where the runtime had none, and closes the pipe: for a
-// mode of reaper-init that is not an init (the health probe), where a
-// SIGTERM must simply end the process.
+// Handled returns the signals, as a bit set (bit sig-1), that have the
+// handler: none of them is ignored, whatever the init inherited.
+func Handled() uint64 {
+	all := ^uint64(0) &^ (bit(sigKILL) | bit(sigSTOP))
+	if pipeR < 0 {
+		return 0
+	}
+	return all &^ missed
+}
+
+// Uninstall gives the signals the Go runtime uses (the faults, SIGURG,
+// SIGPROF) back to its handler and every other signal to its default
+// action, and closes the pipe: for a mode of reaper-init that is not an
+// init (the health probe), where a SIGTERM must simply end the process.
 func Uninstall() {
 	var act sigactiont
 	for sig := 1; sig <= Max; sig++ {

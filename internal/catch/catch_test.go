@@ -204,9 +204,9 @@ func TestForwardFromHandler(t *testing.T) {
 		t.Fatalf("child said %q", l)
 	}
 	pid := child.Process.Pid
-	catch.SetForward(int(unix.SIGUSR1), int(unix.SIGUSR2)) // a rewrite
+	catch.SetForward(int(unix.SIGUSR1), int(unix.SIGUSR2), true) // a rewrite
 	catch.SetTarget(-pid, pid)
-	defer catch.SetForward(int(unix.SIGUSR1), 0)
+	defer catch.SetForward(int(unix.SIGUSR1), 0, false)
 	defer catch.DisableFast()
 	fromOutside(t, "", int(unix.SIGUSR1), int(unix.SIGUSR2))
 	got := collect(t, 2)
@@ -226,6 +226,29 @@ func TestForwardFromHandler(t *testing.T) {
 		t.Errorf("child got %q: the USR2 left to the loop was forwarded", l)
 	case <-time.After(300 * time.Millisecond):
 	}
+	// A quiet rule: forwarded and counted, the loop not woken.
+	catch.Counted(func(int, int) {})
+	catch.SetForward(int(unix.SIGUSR2), int(unix.SIGUSR2), false)
+	fromOutside(t, "", int(unix.SIGUSR2), int(unix.SIGUSR1))
+	if got := collect(t, 1); !slices.Equal(got, []byte{byte(unix.SIGUSR1) | catch.Forwarded}) {
+		t.Errorf("after a quiet USR2 and a loud USR1 read %v, want only the loud one's byte", got)
+	}
+	counted := map[int]int{}
+	catch.Counted(func(sig, n int) { counted[sig] += n })
+	if len(counted) != 1 || counted[int(unix.SIGUSR2)] != 1 {
+		t.Errorf("counted %v, want the one quiet USR2", counted)
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case l := <-lines:
+			if l != "usr2" {
+				t.Errorf("child got %q, want usr2", l)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the handler did not forward")
+		}
+	}
+	catch.SetForward(int(unix.SIGUSR2), 0, false)
 	catch.DisableFast()
 	fromOutside(t, "", int(unix.SIGUSR1))
 	if got := collect(t, 1); !slices.Equal(got, []byte{byte(unix.SIGUSR1)}) {

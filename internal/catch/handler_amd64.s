@@ -10,6 +10,7 @@
 #define M_OTHER_TO_RUNTIME 24
 #define M_RESERVED 32
 
+#define LOUD 0x100
 #define SYS_write 1
 #define SYS_kill 62
 #define SYS_getpgid 121
@@ -66,7 +67,7 @@ outside:                                // a request to the container
 	LOCK
 	INCL	·inflight(SB)           // full barrier before reading the target
 	LEAQ	·fastTo(SB), R9
-	MOVL	(R9)(BX*4), R13         // R13 = the signal to send
+	MOVL	(R9)(BX*4), R13         // R13 = the rule: the signal to send, Loud
 	MOVL	·fastTarget(SB), R12    // R12 = where
 	TESTL	R13, R13
 	JZ	slow
@@ -74,7 +75,8 @@ outside:                                // a request to the container
 	JZ	slow
 	MOVL	$SYS_kill, AX           // kill(target, signal)
 	MOVLQSX	R12, DI
-	MOVLQSX	R13, SI
+	MOVL	R13, SI
+	ANDL	$0xff, SI
 	SYSCALL
 	MOVL	·fastChild(SB), R14
 	TESTL	R14, R14
@@ -88,11 +90,20 @@ outside:                                // a request to the container
 	JEQ	fastdone
 	MOVL	$SYS_kill, AX           // then it gets the signal by PID too
 	MOVLQSX	R14, DI
-	MOVLQSX	R13, SI
+	MOVL	R13, SI
+	ANDL	$0xff, SI
 	SYSCALL
 fastdone:
 	LOCK
 	DECL	·inflight(SB)
+	TESTL	$LOUD, R13
+	JNZ	loud
+	ANDL	$0xff, R13              // quiet: counted, the loop not woken
+	LEAQ	·fwdCount(SB), R9
+	LOCK
+	INCL	(R9)(R13*4)
+	RET
+loud:
 	ORL	$0x80, BX               // Forwarded
 	JMP	writebyte
 slow:

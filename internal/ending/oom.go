@@ -80,6 +80,17 @@ func (c *OOMCounter) Start() error {
 	return ErrNoOOMCounter
 }
 
+// StartAtZero finds the counter as Start does but takes 0 as the
+// baseline: for an init that ends before Start could run, in a cgroup of
+// its own, every OOM kill counted is the container's.
+func (c *OOMCounter) StartAtZero() error {
+	if err := c.Start(); err != nil {
+		return err
+	}
+	c.base = 0
+	return nil
+}
+
 // Since returns the number of OOM kills counted since Start: call it when
 // the main child has died of SIGKILL. It returns 0 and an error when
 // Start found no counter or the file can no longer be read.
@@ -103,7 +114,7 @@ func (c *OOMCounter) Path() string { return c.file }
 // candidates lists the files that may hold the counter, nearest first.
 func (c *OOMCounter) candidates() []string {
 	var v2, v1 []string
-	raw, _ := readFile(c.procRoot+"/self/cgroup", nil)
+	raw, _ := readFile(c.procRoot+"/self/cgroup", make([]byte, 0, 1024))
 	for len(raw) > 0 {
 		var line []byte
 		line, raw, _ = cutByte(raw, '\n')

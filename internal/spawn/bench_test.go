@@ -132,7 +132,7 @@ func BenchmarkChecks(b *testing.B) {
 	env := append(os.Environ(), "LISTEN_FDS=1")
 	self := os.Getpid()
 	for b.Loop() {
-		if !cleanSignalState() && runtime.GOOS == "" {
+		if !cleanSignalState(0) && runtime.GOOS == "" {
 			b.Fatal()
 		}
 		if planListen(env, self, ownPidfdID) != nil {

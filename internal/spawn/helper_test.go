@@ -104,7 +104,7 @@ func helperStart(args []string) int {
 		case a == "-default":
 			// Undo what this process inherited: every ignored signal
 			// back to the default.
-			for sig := firstIgnored(); sig != 0; sig = firstIgnored() {
+			for sig := firstIgnored(0); sig != 0; sig = firstIgnored(0) {
 				act := kernelSigaction{}
 				if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, sigsetBytes, 0, 0); e != 0 {
 					return fail("default "+strconv.Itoa(sig), e)

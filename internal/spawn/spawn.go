@@ -179,6 +179,10 @@ type Options struct {
 	// RewriteListenPID makes a LISTEN_PID of env that names the caller
 	// name the child instead (see the package documentation).
 	RewriteListenPID bool
+	// Handled is the signals (bit sig-1) the caller knows to have a
+	// handler of its own, which exec resets: Start need not ask the
+	// kernel whether they are ignored (a system call each).
+	Handled uint64
 }
 
 // forkPath is how Start forks.
@@ -225,7 +229,7 @@ func start(argv, env []string, opt Options, path forkPath) (int, error) {
 	}
 	if path == pathAuto {
 		path = pathForkExec
-		if listen != nil || (opt.Dir.usable() && opt.Dir.path == "") || !cleanSignalState() {
+		if listen != nil || (opt.Dir.usable() && opt.Dir.path == "") || !cleanSignalState(opt.Handled) {
 			path = pathRaw
 		}
 	}
@@ -297,21 +301,21 @@ func (j *job) startForkExec() (int, error) {
 // starts the mask the process started with, so unless the caller changed
 // a thread's mask, all threads agree; a caller locked to its thread, as
 // the init's main loop is, forks on the thread it asked about.
-func cleanSignalState() bool {
+func cleanSignalState(handled uint64) bool {
 	var mask sigset
 	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, 0,
 		uintptr(unsafe.Pointer(&mask)), sigsetBytes, 0, 0); e != 0 || mask != (sigset{}) {
 		return false
 	}
-	return firstIgnored() == 0
+	return firstIgnored(handled) == 0
 }
 
 // firstIgnored returns the first signal whose disposition is SIG_IGN, or
-// 0 when there is none.
-func firstIgnored() int {
+// 0 when there is none. The signals in handled are known not to be.
+func firstIgnored(handled uint64) int {
 	var old kernelSigaction
 	for sig := 1; sig <= nsig; sig++ {
-		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) {
+		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) || handled&(1<<(sig-1)) != 0 {
 			continue
 		}
 		_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0,

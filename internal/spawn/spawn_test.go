@@ -528,8 +528,8 @@ func TestStartClearsSignalMask(t *testing.T) {
 	if got != usr1Blocked {
 		t.Fatalf("control child's SigBlk = %s, want %s: the test cannot observe the mask", got, usr1Blocked)
 	}
-	if cleanSignalState() {
-		t.Errorf("cleanSignalState() = true with SIGUSR1 blocked")
+	if cleanSignalState(0) {
+		t.Errorf("cleanSignalState(0) = true with SIGUSR1 blocked")
 	}
 
 	// Not in subtests: those run on goroutines of their own, not on

@@ -23,7 +23,10 @@ func (s *Supervisor) updateFast() {
 		return
 	}
 	for sig := unix.Signal(1); sig <= signals.Max; sig++ {
-		s.sigs.SetForward(int(sig), int(s.fastRule(sig)))
+		to := s.fastRule(sig)
+		// The loop hears of what starts a grace period or writes the
+		// provisional summary; the rest is only counted.
+		s.sigs.SetForward(int(sig), int(to), s.cfg.Stop.Has(to) || s.cfg.Stop.Has(sig))
 	}
 	if s.cfg.SingleChild {
 		s.sigs.SetTarget(s.cfg.Child, 0)

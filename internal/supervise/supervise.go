@@ -127,11 +127,12 @@ const (
 // Signals is where the supervisor gets its signals and how it steers the
 // signal handler: the catch package in production.
 type Signals interface {
-	FD() int            // readable when signals have arrived
-	Read(b []byte) int  // reads what has arrived, without blocking
-	ChildSeen()         // a SIGCHLD byte was read
-	SetTarget(t, c int) // where the handler forwards (catch.SetTarget)
-	SetForward(s, t int)
+	FD() int                        // readable when signals have arrived
+	Read(b []byte) int              // reads what has arrived, without blocking
+	ChildSeen()                     // a SIGCHLD byte was read
+	SetTarget(t, c int)             // where the handler forwards (catch.SetTarget)
+	SetForward(s, t int, loud bool) // loud: tell the loop (catch.Loud)
+	Counted(fn func(sig, n int))    // the signals forwarded quietly
 	DisableFast()
 }
 
@@ -163,6 +164,7 @@ type Supervisor struct {
 	walker  *procfs.Walker
 	walk    walkJob
 	killWhy string // why killAll ran, for its log line
+	counted func(sig, n int)
 	lastErr string // the watch's last error, logged once
 
 	out Outcome
@@ -179,7 +181,9 @@ func New(cfg Config, sigs Signals) *Supervisor {
 	if cfg.Stats == nil {
 		cfg.Stats = watch.NewStats()
 	}
-	return &Supervisor{cfg: cfg, sigs: sigs, clock: time.Now, walker: procfs.NewWalker()}
+	s := &Supervisor{cfg: cfg, sigs: sigs, clock: time.Now, walker: procfs.NewWalker()}
+	s.counted = s.countedSignal
+	return s
 }
 
 // Run loops until the init should exit and says how it ended. pending are
@@ -227,9 +231,21 @@ func (s *Supervisor) Run(pending []unix.Signal) Outcome {
 		}
 	}
 	s.sigs.DisableFast()
+	s.collect()
 	s.reportKills()
 	s.out.Settled = s.settled
 	return s.out
+}
+
+// collect adds the signals the handler forwarded quietly to the counters.
+func (s *Supervisor) collect() {
+	s.sigs.Counted(s.counted)
+}
+
+func (s *Supervisor) countedSignal(sig, n int) {
+	if sig >= 1 && sig < len(s.cfg.Stats.Forwarded) {
+		s.cfg.Stats.Forwarded[sig] += uint64(n)
+	}
 }
 
 // pollSignals reads every signal that has arrived and acts on it.
@@ -337,6 +353,7 @@ func (s *Supervisor) expire(now time.Time) {
 		}
 	}
 	if due(&s.tickAt, now) {
+		s.collect()
 		s.tickAt = now.Add(s.cfg.WatchInterval)
 		if !s.cfg.Watch.Ticking() {
 			if err := s.cfg.Watch.Begin(); err != nil {

@@ -54,11 +54,12 @@ func (p *pipeSignals) Read(b []byte) int {
 	return n
 }
 
-func (p *pipeSignals) ChildSeen()           {}
-func (p *pipeSignals) SetTarget(int, int)   {}
-func (p *pipeSignals) SetForward(int, int)  {}
-func (p *pipeSignals) DisableFast()         {}
-func (p *pipeSignals) send(sig unix.Signal) { _, _ = unix.Write(p.w, []byte{byte(sig)}) }
+func (p *pipeSignals) ChildSeen()                {}
+func (p *pipeSignals) SetTarget(int, int)        {}
+func (p *pipeSignals) SetForward(int, int, bool) {}
+func (p *pipeSignals) Counted(func(sig, n int))  {}
+func (p *pipeSignals) DisableFast()              {}
+func (p *pipeSignals) send(sig unix.Signal)      { _, _ = unix.Write(p.w, []byte{byte(sig)}) }
 
 // sendForwarded writes sig as the handler does when it forwarded it
 // itself.
