@@ -21,6 +21,7 @@ import (
 	"github.com/reaper-init/reaper-init/internal/signals"
 	"github.com/reaper-init/reaper-init/internal/spawn"
 	"github.com/reaper-init/reaper-init/internal/supervise"
+	"github.com/reaper-init/reaper-init/internal/version"
 	"github.com/reaper-init/reaper-init/internal/watch"
 	"golang.org/x/sys/unix"
 )
@@ -61,7 +62,7 @@ func run(args []string) int {
 		return 0
 	}
 	if cfg.Version {
-		os.Stdout.WriteString("reaper-init " + version + "\n")
+		os.Stdout.WriteString(version.Text())
 		return 0
 	}
 	log := logx.New(logx.Stderr, cfg.Verbosity)

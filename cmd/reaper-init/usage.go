@@ -1,8 +1,5 @@
 package main
 
-// version is reaper-init's version, printed by --version.
-const version = "0.1.0"
-
 const usageText = `Usage: reaper-init [options] [--] command [args...]
 
 A PID 1 for containers: starts command in its own process group, forwards
