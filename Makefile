@@ -5,14 +5,38 @@
 # SIGURG for goroutine preemption (see internal/signals/doc.go): a PID 1
 # must not forward a signal nobody sent. It is a link-time default, not an
 # environment variable, so the child's environment stays untouched.
+#
+# VERSION and COMMIT are stamped into internal/version (the text of
+# --version, which Docker parses). VERSION defaults to the one in
+# internal/version/version.go; COMMIT is the abbreviated HEAD, with
+# "-dirty" when tracked files differ from it, and empty outside a git tree.
+# -trimpath, -buildvcs=false and an empty build ID make the binaries
+# depend on the source alone: two builds of one tree are byte-identical.
 GO       ?= go
 BIN      ?= bin/reaper-init
+VERSION  ?= $(shell sed -n 's/^var Version = "\(.*\)"$$/\1/p' internal/version/version.go)
+COMMIT   ?= $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c; })
 RUNTIME_GODEBUG := asyncpreemptoff=1
 LDFLAGS  := -s -w -X=runtime.godebugDefault=$(RUNTIME_GODEBUG) \
-            -X=github.com/reaper-init/reaper-init/internal/signals.LinkedGODEBUG=$(RUNTIME_GODEBUG)
+            -X=github.com/reaper-init/reaper-init/internal/signals.LinkedGODEBUG=$(RUNTIME_GODEBUG) \
+            -X=github.com/reaper-init/reaper-init/internal/version.Version=$(VERSION) \
+            -X=github.com/reaper-init/reaper-init/internal/version.Commit=$(COMMIT) \
+            -buildid=
 GOFLAGS_BUILD := -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
-.PHONY: all build demo test unit integration lint bench fuzz clean
+# Release architectures. arm is ARMv7 (GOARM=7, Docker's linux/arm/v7);
+# the others are built for each architecture's baseline, named here so
+# that a GOAMD64 or the like in the environment does not change them.
+DIST_ARCHS := amd64 arm64 arm 386 ppc64le s390x riscv64
+DIST_BINS  := $(DIST_ARCHS:%=dist/reaper-init-linux-%)
+DIST_ENV_amd64   := GOAMD64=v1
+DIST_ENV_arm64   := GOARM64=v8.0
+DIST_ENV_arm     := GOARM=7
+DIST_ENV_386     := GO386=sse2
+DIST_ENV_ppc64le := GOPPC64=power8
+DIST_ENV_riscv64 := GORISCV64=rva20u64
+
+.PHONY: all build demo test unit integration lint bench fuzz clean dist FORCE
 
 all: build
 
@@ -50,5 +74,16 @@ fuzz:
 	$(GO) test -run=^$$ -fuzz=FuzzParseRewrite -fuzztime=30s ./internal/signals
 	$(GO) test -run=^$$ -fuzz=FuzzParseStat -fuzztime=30s ./internal/procfs
 
+# dist: static, stripped release binaries for every architecture in
+# DIST_ARCHS, and their checksums in sha256sum's format.
+dist: dist/SHA256SUMS
+
+dist/SHA256SUMS: $(DIST_BINS)
+	cd dist && sha256sum $(notdir $(DIST_BINS)) > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+
+$(DIST_BINS): dist/reaper-init-linux-%: FORCE
+	@mkdir -p dist
+	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(DIST_ENV_$*) $(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/reaper-init
+
 clean:
-	rm -rf bin
+	rm -rf bin dist
