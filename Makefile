@@ -36,7 +36,7 @@ DIST_ENV_386     := GO386=sse2
 DIST_ENV_ppc64le := GOPPC64=power8
 DIST_ENV_riscv64 := GORISCV64=rva20u64
 
-.PHONY: all build demo test unit integration lint bench fuzz clean dist FORCE
+.PHONY: all build demo test unit integration lint bench fuzz clean dist image image-test FORCE
 
 all: build
 
@@ -84,6 +84,22 @@ dist/SHA256SUMS: $(DIST_BINS)
 $(DIST_BINS): dist/reaper-init-linux-%: FORCE
 	@mkdir -p dist
 	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(DIST_ENV_$*) $(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/reaper-init
+
+# image: reaper-init:VERSION, FROM scratch with /reaper-init and /LICENSE,
+# for IMAGE_ARCH (this machine's by default) from the dist binary. Docker's
+# legacy builder sets no TARGETARCH, so it is passed here; BuildKit sets it
+# itself for each --platform (see build/image/Dockerfile).
+IMAGE      ?= reaper-init:$(VERSION)
+IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
+
+image: dist
+	docker build --network none -f build/image/Dockerfile \
+		--build-arg TARGETARCH=$(IMAGE_ARCH) --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+# image-test: run the image's binary and an image that copies it from the
+# image, as the README shows.
+image-test: image
+	build/image/test.sh $(IMAGE)
 
 clean:
 	rm -rf bin dist
