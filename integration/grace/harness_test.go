@@ -69,6 +69,7 @@ func start(t *testing.T, m mode, env []string, args ...string) *proc {
 	case asPID1:
 		cmd = testenv.InitCommand(t, args...)
 	case asSubreaper:
+		testenv.SkipIfNoSubreaper(t)
 		cmd = exec.Command(testenv.Init(t), append([]string{"-s"}, args...)...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	default:
