@@ -7,6 +7,7 @@ import (
 	"github.com/reaper-init/reaper-init/internal/cli"
 	"github.com/reaper-init/reaper-init/internal/logx"
 	"github.com/reaper-init/reaper-init/internal/probe"
+	"github.com/reaper-init/reaper-init/internal/version"
 )
 
 // check is `reaper-init --check`, the health probe: one scan of the PID
@@ -26,7 +27,7 @@ func check(args []string) int {
 		return 0
 	}
 	if cfg.Version {
-		os.Stdout.WriteString(versionText())
+		os.Stdout.WriteString(version.Text())
 		return 0
 	}
 	return probe.Run(probe.Config{

@@ -29,6 +29,7 @@ import (
 	"github.com/reaper-init/reaper-init/internal/signals"
 	"github.com/reaper-init/reaper-init/internal/spawn"
 	"github.com/reaper-init/reaper-init/internal/supervise"
+	"github.com/reaper-init/reaper-init/internal/version"
 	"github.com/reaper-init/reaper-init/internal/watch"
 	"golang.org/x/sys/unix"
 )
@@ -81,7 +82,7 @@ func run(args []string) int {
 		return 0
 	}
 	if cfg.Version {
-		os.Stdout.WriteString(versionText())
+		os.Stdout.WriteString(version.Text())
 		return 0
 	}
 	log := logx.New(logx.Stderr, cfg.Verbosity)

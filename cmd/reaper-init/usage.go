@@ -1,11 +1,5 @@
 package main
 
-// version is reaper-init's version, printed by --version.
-const version = "0.1.0"
-
-// versionText is what --version prints.
-func versionText() string { return "reaper-init " + version + "\n" }
-
 const usageText = `Usage: reaper-init [options] [--] command [args...]
        reaper-init --check [--zombie-threshold N] [--pid-pressure PERCENT]
 

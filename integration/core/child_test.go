@@ -74,8 +74,15 @@ func TestChildSignalState(t *testing.T) {
 		if blk != 0 {
 			t.Errorf("the child starts with SigBlk %016x, want 0", blk)
 		}
-		if ign != 0 {
+		// Under qemu-user the guest's signal N is the host's N+2: the
+		// host's 32 and 33 belong to the emulator's C library, and the
+		// emulated init has no number for them.
+		hostOnly := sigBit(32) | sigBit(33)
+		if ign&^hostOnly != 0 || (ign != 0 && !testenv.Emulated(t)) {
 			t.Errorf("the child starts with SigIgn %016x, want 0", ign)
+		} else if ign != 0 {
+			testenv.SkipIfEmulated(t, fmt.Sprintf("qemu-user at times leaves the host's signals 32 and 33, "+
+				"which the emulated init cannot name, ignored in its child (SigIgn %016x)", ign))
 		}
 	})
 }

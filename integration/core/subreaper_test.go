@@ -31,6 +31,7 @@ func startPlain(t *testing.T, env []string, args ...string) *proc {
 // once they exit. No warning is printed.
 func TestSubreaper(t *testing.T) {
 	t.Parallel()
+	testenv.SkipIfNoSubreaper(t)
 	const n = 50
 	tests := []struct {
 		name string

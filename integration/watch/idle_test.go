@@ -68,8 +68,14 @@ func TestIdleWakeups(t *testing.T) {
 	t.Run("1s", func(t *testing.T) {
 		// 4 ticks: a handful of wakeups each, not hundreds.
 		n := wakeups(t, "1s", window)
-		if n < 3 || n > 100 {
-			t.Errorf("--watch 1s: %d context switches in %v, want one tick's worth per second (3 to 100)", n, window)
+		most := 100
+		if testenv.Emulated(t) {
+			// qemu-user runs each tick's scan as translated code and
+			// wakes threads of its own with it: tens of switches a tick.
+			most = 300
+		}
+		if n < 3 || n > most {
+			t.Errorf("--watch 1s: %d context switches in %v, want one tick's worth per second (3 to %d)", n, window, most)
 		}
 		t.Logf("--watch 1s: %d context switches in %v", n, window)
 	})

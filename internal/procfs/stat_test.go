@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reaper-init/reaper-init/internal/emutest"
 	"github.com/reaper-init/reaper-init/internal/procfs/procfstest"
 )
 
@@ -204,6 +205,7 @@ func TestScanLive(t *testing.T) {
 	if found.PID != self || found.PPID != os.Getppid() || found.Threads < 1 || !found.Living() {
 		t.Errorf("Scan(/proc) found self as %+v (of %d processes), want pid %d ppid %d", found, n, self, os.Getppid())
 	}
+	emutest.Skip(t, "qemu-user answers for /proc/PID/stat of its own process with a stat it makes up (state 0, no threads, its own start time)")
 	direct, err := ReadStat("/proc", self)
 	if err != nil || direct.StartTime != found.StartTime || direct.Comm != found.Comm {
 		t.Errorf("ReadStat(/proc, self) = %+v, %v; Scan saw %+v", direct, err, found)

@@ -2,6 +2,7 @@ package reap
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reaper-init/reaper-init/internal/emutest"
 	"golang.org/x/sys/unix"
 )
 
@@ -279,6 +281,9 @@ func TestSetSubreaper(t *testing.T) {
 	sh := lookPath(t, "sh")
 	lookPath(t, "sleep")
 	if err := SetSubreaper(); err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			emutest.Skip(t, "qemu-user 7.2 refuses PR_SET_CHILD_SUBREAPER with EINVAL")
+		}
 		t.Fatalf("SetSubreaper: %v", err)
 	}
 	r, w, err := os.Pipe()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reaper-init/reaper-init/internal/emutest"
 	"golang.org/x/sys/unix"
 )
 
@@ -395,6 +396,7 @@ func TestStartSearchesPath(t *testing.T) {
 // and those the child reports from execve, on both paths: the exit codes
 // 127 and 126 depend on them.
 func TestStartErrors(t *testing.T) {
+	emutest.Skip(t, "qemu-user 7.2 at times never lets a forked child whose exec failed exit (its threads wait on futexes, golang/go#69259), so Start can hang")
 	withoutTerminal(t)
 	dir := t.TempDir()
 	plain := writeFile(t, dir, "plain", 0o644, script)
