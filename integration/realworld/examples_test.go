@@ -23,10 +23,11 @@ type pod struct {
 		TerminationGracePeriodSeconds *int  `yaml:"terminationGracePeriodSeconds"`
 		ShareProcessNamespace         *bool `yaml:"shareProcessNamespace"`
 		Containers                    []struct {
-			Name    string   `yaml:"name"`
-			Image   string   `yaml:"image"`
-			Command []string `yaml:"command"`
-			Args    []string `yaml:"args"`
+			Name                     string   `yaml:"name"`
+			Image                    string   `yaml:"image"`
+			Command                  []string `yaml:"command"`
+			TerminationMessagePolicy string   `yaml:"terminationMessagePolicy"`
+			Args                     []string `yaml:"args"`
 		} `yaml:"containers"`
 	} `yaml:"spec"`
 }
@@ -98,13 +99,6 @@ func TestKubernetesExample(t *testing.T) {
 		t.Errorf("--delay %v plus --grace %v = %v, want under terminationGracePeriodSeconds (%v), or the kubelet's SIGKILL races reaper-init's", delayD, grace, delayD+grace, podGrace)
 	}
 
-	subreaper := false
-	for _, o := range opts {
-		subreaper = subreaper || o == "-s" || o == "--subreaper"
-	}
-	if p.Spec.ShareProcessNamespace != nil && *p.Spec.ShareProcessNamespace && !subreaper {
-		t.Errorf("shareProcessNamespace is true but reaper-init runs without -s: the pause container is PID 1")
-	}
 	var note bool
 	for _, line := range strings.Split(string(text), "\n") {
 		line = strings.TrimSpace(line)
@@ -112,8 +106,11 @@ func TestKubernetesExample(t *testing.T) {
 			note = true
 		}
 	}
-	if !note || !bytes.Contains(text, []byte(`"-s"`)) {
-		t.Errorf("pod.yaml has no comment on shareProcessNamespace and -s")
+	if !note || !bytes.Contains(text, []byte("subreaper")) {
+		t.Errorf("pod.yaml has no comment on shareProcessNamespace and the subreaper")
+	}
+	if c.TerminationMessagePolicy != "File" {
+		t.Errorf("terminationMessagePolicy %q, want File, set on purpose (see the comment)", c.TerminationMessagePolicy)
 	}
 
 	// The built binary accepts the options: run it with them, the
