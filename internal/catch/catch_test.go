@@ -49,7 +49,7 @@ func fromOutside(t *testing.T, how string, sigs ...int) {
 	t.Helper()
 	script := ""
 	for _, s := range sigs {
-		script += "kill " + how + " -" + strconv.Itoa(s) + " $PPID; sleep 0.05; "
+		script += "kill " + how + " -" + strconv.Itoa(hostSignal(s)) + " $PPID; sleep 0.05; "
 	}
 	if out, err := exec.Command("/bin/sh", "-c", script).CombinedOutput(); err != nil {
 		t.Fatalf("sh: %v %s", err, out)
@@ -80,6 +80,7 @@ func TestRecordsEverySignalFromOutside(t *testing.T) {
 		int(unix.SIGTTOU), int(unix.SIGPROF), int(unix.SIGBUS), int(unix.SIGSYS), int(unix.SIGTRAP),
 		int(unix.SIGFPE), int(unix.SIGILL), int(unix.SIGSTKFLT), int(unix.SIGURG), 33, 35, 64,
 		int(unix.SIGTERM)}
+	sigs = deliverable(t, sigs)
 	fromOutside(t, "", sigs...)
 	want := []byte{}
 	for _, s := range sigs {
