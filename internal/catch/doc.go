@@ -53,19 +53,23 @@
 //
 // A signal sent from outside that the main loop would forward as it is
 // (through the rewrite table, to the child's process group, at once) is
-// forwarded by the handler itself: one kill(2) before the main loop even
-// wakes. The loop then only does the bookkeeping (counters, the grace
-// period, the metrics): the byte written for such a signal has the high
-// bit set, "already forwarded", so nothing is sent twice. The loop tells
-// the handler what it may forward in two pieces of shared state:
+// forwarded by the handler itself: one kill(2), and nothing else. The
+// handler counts it (Counted) instead of waking the loop, which adds the
+// counts to its counters when it next needs them (a watch tick, the
+// exit). A rule may be Loud instead: then the handler writes the byte too,
+// with the high bit set, "already forwarded", so that the loop does its
+// bookkeeping and nothing is sent twice. The loop tells the handler what
+// it may forward in two pieces of shared state:
 //
 //   - the target (the child's process group, or the child with -c), 0
 //     when nothing may be forwarded from the handler: no child yet, the
 //     main child exited, pause mode, a drain or kill phase;
 //   - for each signal, the signal to send in its place, 0 when the loop
-//     decides that signal itself: a --delay, a terminating signal while a
-//     grace period runs (the second-signal rule), job-control signals when
-//     reaper-init is not PID 1, a rewrite to 0, SIGCHLD.
+//     decides that signal itself: a --delay, the terminating signals
+//     (the loop writes the provisional termination summary before it
+//     forwards one, starts the grace period, kills on the second),
+//     job-control signals when reaper-init is not PID 1, a rewrite to 0,
+//     SIGCHLD.
 //
 // When the child has left its process group (setpgid, setsid), the
 // process group alone would miss it: after kill(-group) the handler asks
@@ -89,6 +93,14 @@
 // # Architectures
 //
 // The handler is written for each architecture reaper-init ships for
-// (handler_GOARCH.s); the Go code is shared. Only the kernel's sigaction
-// layout and the restorer differ (handler_GOARCH.go).
+// (handler_GOARCH.s: amd64, arm64, arm, 386, ppc64le, s390x, riscv64);
+// the Go code is shared. What differs is in handler_GOARCH.go and the
+// assembly: the system call numbers, the kernel's sigaction layout, the
+// restorer (amd64 and 386 need one), siginfo's offsets (si_pid is at 12
+// on 32-bit), the atomic instructions, and the registers the runtime's
+// handler must find as the kernel set them. On arm the handler needs
+// ARMv7 (GOARM=7, for DMB). docs/arm64-handler.md measures it on arm64.
+// Under qemu-user, which delivers signals itself, real-time signals are
+// numbered two lower than the host's, and the guest's 63 and 64 cannot be
+// delivered at all.
 package catch

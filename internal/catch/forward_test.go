@@ -84,8 +84,8 @@ func (tr *trapper) expect(t *testing.T, want string, n int) {
 func TestForwardLeavesNothingInFlight(t *testing.T) {
 	drain()
 	tr := startTrapper(t, &syscall.SysProcAttr{Setpgid: true})
-	catch.SetForward(int(unix.SIGUSR1), int(unix.SIGUSR1))
-	defer catch.SetForward(int(unix.SIGUSR1), 0)
+	catch.SetForward(int(unix.SIGUSR1), int(unix.SIGUSR1), true)
+	defer catch.SetForward(int(unix.SIGUSR1), 0, false)
 	catch.SetTarget(-tr.pid, tr.pid)
 	defer disableFast(t)
 	for i := 0; i < 10 && !t.Failed(); i++ {
@@ -108,8 +108,8 @@ func TestForwardBurst(t *testing.T) {
 	drain()
 	tr := startTrapper(t, &syscall.SysProcAttr{Setpgid: true})
 	const sig, n = 39, 50
-	catch.SetForward(sig, int(unix.SIGUSR2))
-	defer catch.SetForward(sig, 0)
+	catch.SetForward(sig, int(unix.SIGUSR2), true)
+	defer catch.SetForward(sig, 0, false)
 	catch.SetTarget(-tr.pid, tr.pid)
 	defer disableFast(t)
 	script := strings.Repeat("kill -"+strconv.Itoa(hostSignal(sig))+" $PPID; ", n)
@@ -139,8 +139,8 @@ func TestForwardReachesChildOutsideItsGroup(t *testing.T) {
 	group := startTrapper(t, &syscall.SysProcAttr{Setpgid: true})
 	other := startTrapper(t, &syscall.SysProcAttr{Setpgid: true})
 	child := startTrapper(t, &syscall.SysProcAttr{Setpgid: true, Pgid: other.pid})
-	catch.SetForward(int(unix.SIGUSR1), int(unix.SIGUSR1))
-	defer catch.SetForward(int(unix.SIGUSR1), 0)
+	catch.SetForward(int(unix.SIGUSR1), int(unix.SIGUSR1), true)
+	defer catch.SetForward(int(unix.SIGUSR1), 0, false)
 	defer disableFast(t)
 
 	catch.SetTarget(-group.pid, child.pid)

@@ -46,5 +46,7 @@ func handlerAction() sigactiont {
 
 func handlerOf(a *sigactiont) uintptr { return a.handler }
 
+func setHandlerOf(a *sigactiont, h uintptr) { a.handler = h }
+
 // restorer returns from the handler (handler_386.s).
 func restorer()

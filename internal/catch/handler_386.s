@@ -77,7 +77,7 @@ outside:                                // a request to the container
 	JEQ	record
 	LOCK
 	INCL	·inflight(SB)           // full barrier before reading the target
-	MOVL	·fastTo(SB)(BX*4), DI   // DI = the signal to send
+	MOVL	·fastTo(SB)(BX*4), DI   // DI = the rule: the signal to send, LOUD
 	MOVL	·fastTarget(SB), BX     // BX = where
 	TESTL	DI, DI
 	JZ	slow
@@ -85,6 +85,7 @@ outside:                                // a request to the container
 	JZ	slow
 	MOVL	$SYS_kill, AX           // kill(target, signal)
 	MOVL	DI, CX
+	ANDL	$0xff, CX
 	INT	$0x80
 	MOVL	·fastChild(SB), BP
 	TESTL	BP, BP
@@ -99,8 +100,18 @@ outside:                                // a request to the container
 	MOVL	$SYS_kill, AX           // then it gets the signal by PID too
 	MOVL	BP, BX
 	MOVL	DI, CX
+	ANDL	$0xff, CX
 	INT	$0x80
 fastdone:
+	TESTL	$0x100, DI              // LOUD: tell the loop
+	JNZ	loud
+	LOCK
+	DECL	·inflight(SB)
+	ANDL	$0xff, DI               // quiet: counted, the loop not woken
+	LOCK
+	INCL	·fwdCount(SB)(DI*4)
+	RET
+loud:
 	LOCK
 	DECL	·inflight(SB)
 	MOVL	ARG_SIG, BX

@@ -96,13 +96,13 @@ inc:
 	DMB	MB_ISH                  // full barrier before reading the target
 	MOVW	$·fastTo(SB), R6
 	ADD	R4<<2, R6
-	MOVW	(R6), R6                // R6 = the signal to send
+	MOVW	(R6), R6                // R6 = the rule: the signal to send, LOUD
 	MOVW	·fastTarget(SB), R0     // R0 = where
 	CMP	$0, R6
 	BEQ	slow
 	CMP	$0, R0
 	BEQ	slow
-	MOVW	R6, R1                  // kill(target, signal)
+	AND	$0xff, R6, R1           // kill(target, signal)
 	MOVW	$SYS_kill, R7
 	SWI	$0
 	MOVW	·fastChild(SB), R8      // R8 = the child
@@ -116,10 +116,32 @@ inc:
 	CMP	R8, R0
 	BEQ	fastdone
 	MOVW	R8, R0                  // then it gets the signal by PID too
-	MOVW	R6, R1
+	AND	$0xff, R6, R1
 	MOVW	$SYS_kill, R7
 	SWI	$0
 fastdone:
+	TST	$0x100, R6              // LOUD: tell the loop
+	BNE	loud
+	DMB	MB_ISH
+decf:
+	LDREX	(R9), R3
+	SUB	$1, R3
+	STREX	R3, (R9), R12
+	CMP	$0, R12
+	BNE	decf
+	AND	$0xff, R6               // quiet: counted, the loop not woken
+	MOVW	$·fwdCount(SB), R3
+	ADD	R6<<2, R3
+	DMB	MB_ISH
+cnt:
+	LDREX	(R3), R2
+	ADD	$1, R2
+	STREX	R2, (R3), R12
+	CMP	$0, R12
+	BNE	cnt
+	DMB	MB_ISH
+	RET
+loud:
 	ORR	$0x80, R4               // Forwarded
 slow:
 	DMB	MB_ISH

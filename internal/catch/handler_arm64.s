@@ -82,13 +82,13 @@ inc:
 	CBNZW	R14, inc
 	BARRIER                         // full barrier before reading the target
 	MOVD	$·fastTo(SB), R13
-	MOVWU	(R13)(R9<<2), R15       // R15 = the signal to send
+	MOVWU	(R13)(R9<<2), R15       // R15 = the rule: the signal to send, LOUD
 	MOVW	·fastTarget(SB), R16    // R16 = where
 	CBZW	R15, slow
 	CBZW	R16, slow
 	MOVD	$SYS_kill, R8           // kill(target, signal)
 	MOVW	R16, R0
-	MOVW	R15, R1
+	ANDW	$0xff, R15, R1
 	SVC
 	MOVW	·fastChild(SB), R17
 	CBZW	R17, fastdone
@@ -101,9 +101,25 @@ inc:
 	BEQ	fastdone
 	MOVD	$SYS_kill, R8           // then it gets the signal by PID too
 	MOVW	R17, R0
-	MOVW	R15, R1
+	ANDW	$0xff, R15, R1
 	SVC
 fastdone:
+	TBNZ	$8, R15, loud           // LOUD: tell the loop
+decf:
+	LDAXRW	(R12), R13
+	SUBW	$1, R13
+	STLXRW	R13, (R12), R14
+	CBNZW	R14, decf
+	ANDW	$0xff, R15, R15         // quiet: counted, the loop not woken
+	MOVD	$·fwdCount(SB), R13
+	ADD	R15<<2, R13, R13
+cnt:
+	LDAXRW	(R13), R14
+	ADDW	$1, R14
+	STLXRW	R14, (R13), R16
+	CBNZW	R16, cnt
+	RET
+loud:
 	ORRW	$0x80, R9               // Forwarded
 slow:
 dec:

@@ -95,13 +95,13 @@ inc:
 	SYNC                            // full barrier before reading the target
 	MOVD	$·fastTo(SB), R10
 	SLD	$2, R15, R9
-	MOVWZ	(R10)(R9), R17          // R17 = the signal to send
+	MOVWZ	(R10)(R9), R17          // R17 = the rule: the signal to send, LOUD
 	MOVW	·fastTarget(SB), R3     // R3 = where
 	CMP	R17, $0
 	BEQ	slow
 	CMP	R3, $0
 	BEQ	slow
-	MOVD	R17, R4                 // kill(target, signal)
+	ANDCC	$0xff, R17, R4          // kill(target, signal)
 	SYSCALL	$SYS_kill
 	MOVW	·fastChild(SB), R18
 	CMP	R18, $0
@@ -112,9 +112,30 @@ inc:
 	CMPW	R3, R18
 	BEQ	fastdone
 	MOVD	R18, R3                 // then it gets the signal by PID too
-	MOVD	R17, R4
+	ANDCC	$0xff, R17, R4
 	SYSCALL	$SYS_kill
 fastdone:
+	ANDCC	$0x100, R17, R9         // LOUD: tell the loop
+	BNE	loud
+	SYNC
+decf:
+	LWAR	(R16), R9
+	ADD	$-1, R9
+	STWCCC	R9, (R16)
+	BNE	decf
+	ANDCC	$0xff, R17, R9          // quiet: counted, the loop not woken
+	SLD	$2, R9, R9
+	MOVD	$·fwdCount(SB), R10
+	ADD	R9, R10
+	SYNC
+cnt:
+	LWAR	(R10), R9
+	ADD	$1, R9
+	STWCCC	R9, (R10)
+	BNE	cnt
+	SYNC
+	RET
+loud:
 	OR	$0x80, R15              // Forwarded
 slow:
 	SYNC

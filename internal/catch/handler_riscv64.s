@@ -83,13 +83,13 @@ outside:                                // a request to the container
 	MOV	$·fastTo(SB), T3
 	SLL	$2, S3, T2
 	ADD	T2, T3, T3
-	MOVWU	(T3), S5                // S5 = the signal to send
+	MOVWU	(T3), S5                // S5 = the rule: the signal to send, LOUD
 	MOVW	·fastTarget(SB), S6     // S6 = where
 	BEQZ	S5, slow
 	BEQZ	S6, slow
 	MOV	$SYS_kill, A7           // kill(target, signal)
 	MOV	S6, A0
-	MOV	S5, A1
+	AND	$0xff, S5, A1
 	ECALL
 	MOVW	·fastChild(SB), S7
 	BEQZ	S7, fastdone
@@ -100,9 +100,21 @@ outside:                                // a request to the container
 	BEQ	A0, S7, fastdone
 	MOV	$SYS_kill, A7           // then it gets the signal by PID too
 	MOV	S7, A0
-	MOV	S5, A1
+	AND	$0xff, S5, A1
 	ECALL
 fastdone:
+	AND	$0x100, S5, T3          // LOUD: tell the loop
+	BNEZ	T3, loud
+	MOV	$-1, T3
+	AMOADDW	T3, (S4), ZERO
+	AND	$0xff, S5, T2           // quiet: counted, the loop not woken
+	SLL	$2, T2, T2
+	MOV	$·fwdCount(SB), T3
+	ADD	T2, T3, T3
+	MOV	$1, T2
+	AMOADDW	T2, (T3), ZERO
+	RET
+loud:
 	OR	$0x80, S3               // Forwarded
 slow:
 	MOV	$-1, T3

@@ -42,3 +42,5 @@ func handlerAction() sigactiont {
 }
 
 func handlerOf(a *sigactiont) uintptr { return a.handler }
+
+func setHandlerOf(a *sigactiont, h uintptr) { a.handler = h }

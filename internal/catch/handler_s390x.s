@@ -84,11 +84,12 @@ inc:                                    // COMPARE AND SWAP serializes before
 	BNE	inc
 	MOVD	$·fastTo(SB), R9
 	SLD	$2, R6, R5
-	MOVWZ	(R9)(R5*1), R9          // R9 = the signal to send
+	MOVWZ	(R9)(R5*1), R9          // R9 = the rule: the signal to send, LOUD
 	MOVW	·fastTarget(SB), R2     // R2 = where
 	CMPBEQ	R9, $0, slow
 	CMPBEQ	R2, $0, slow
 	MOVD	R9, R3                  // kill(target, signal)
+	AND	$0xff, R3
 	MOVD	$SYS_kill, R1
 	SYSCALL
 	MOVW	·fastChild(SB), R12     // R12 = the child
@@ -100,9 +101,29 @@ inc:                                    // COMPARE AND SWAP serializes before
 	CMPBEQ	R2, R12, fastdone
 	MOVD	R12, R2                 // then it gets the signal by PID too
 	MOVD	R9, R3
+	AND	$0xff, R3
 	MOVD	$SYS_kill, R1
 	SYSCALL
 fastdone:
+	MOVD	R9, R5                  // LOUD: tell the loop
+	AND	$0x100, R5
+	CMPBNE	R5, $0, loud
+	MOVWZ	(R8), R0
+decf:
+	ADD	$-1, R0, R5
+	CS	R0, R5, (R8)
+	BNE	decf
+	AND	$0xff, R9               // quiet: counted, the loop not woken
+	SLD	$2, R9, R5
+	MOVD	$·fwdCount(SB), R8
+	ADD	R5, R8
+	MOVWZ	(R8), R0
+cnt:
+	ADD	$1, R0, R5
+	CS	R0, R5, (R8)
+	BNE	cnt
+	RET
+loud:
 	OR	$0x80, R6               // Forwarded
 slow:
 	MOVWZ	(R8), R0

@@ -128,7 +128,7 @@ func forwarder() {
 	}()
 	switch os.Getenv(modeEnv) {
 	case "handler":
-		catch.SetForward(sig, sig)
+		catch.SetForward(sig, sig, true)
 		catch.SetTarget(-target, target)
 		go func() {
 			var buf [128]byte

@@ -13,20 +13,17 @@ import (
 // forwards nothing when there is no main child to forward to (pause mode,
 // the main child exited) or once the ending has begun; otherwise, for each
 // signal, the signal the loop would send at once, or 0 for those the loop
-// decides: a rewrite to 0, a --delay, a terminating signal once a grace
-// period runs (a second one kills), the job-control signals when the init
-// is not PID 1 (it stops and continues with the child), and the signals
-// never forwarded.
+// decides: a rewrite to 0, a --delay, the terminating signals, the
+// job-control signals when the init is not PID 1 (it stops and continues
+// with the child), and the signals never forwarded.
 func (s *Supervisor) updateFast() {
 	if s.cfg.Child <= 0 || s.mainDone || s.phase != running {
 		s.sigs.DisableFast()
 		return
 	}
 	for sig := unix.Signal(1); sig <= signals.Max; sig++ {
-		to := s.fastRule(sig)
-		// The loop hears of what starts a grace period or writes the
-		// provisional summary; the rest is only counted.
-		s.sigs.SetForward(int(sig), int(to), s.cfg.Stop.Has(to) || s.cfg.Stop.Has(sig))
+		// Quietly: counted, the loop not woken (see package catch).
+		s.sigs.SetForward(int(sig), int(s.fastRule(sig)), false)
 	}
 	if s.cfg.SingleChild {
 		s.sigs.SetTarget(s.cfg.Child, 0)
@@ -50,7 +47,10 @@ func (s *Supervisor) fastRule(sig unix.Signal) unix.Signal {
 	if out == 0 {
 		return 0
 	}
-	if s.cfg.Grace > 0 && s.terminated && s.cfg.Stop.Has(out) {
+	// A terminating signal is the loop's: the provisional summary is
+	// written before it is forwarded, and it may start the grace period
+	// or, the second time, end it.
+	if s.cfg.Stop.Has(out) || s.cfg.Stop.Has(sig) {
 		return 0
 	}
 	return out
@@ -76,15 +76,25 @@ func (s *Supervisor) receive(sig unix.Signal, sent bool) {
 		return
 	}
 	out := s.mapped(sig)
-	if !s.stopping && (s.cfg.Stop.Has(out) || s.cfg.Stop.Has(sig)) {
+	// The first terminating signal writes the provisional termination
+	// summary before it is forwarded: an application that writes its
+	// own message when stopped then writes it over ours, never the other
+	// way round.
+	first := !s.stopping && (s.cfg.Stop.Has(out) || s.cfg.Stop.Has(sig))
+	if first {
 		s.noteStopping(sig, out)
-		defer s.stopped()
 	}
 	if sent {
+		if first {
+			s.stopped(out)
+		}
 		s.forwarded(out)
 		return
 	}
 	if s.mainDone {
+		if first {
+			s.stopped(0)
+		}
 		s.receiveAfterMain(out)
 		return
 	}
@@ -95,9 +105,15 @@ func (s *Supervisor) receive(sig unix.Signal, sent bool) {
 			s.forward(sig)
 			return
 		}
+		if first {
+			s.stopped(0)
+		}
 		s.held[sig] = s.clock().Add(s.cfg.Delays[sig])
 		s.cfg.Log.Info("holding " + signals.Name(sig) + " for " + s.cfg.Delays[sig].String())
 		return
+	}
+	if first {
+		s.stopped(out)
 	}
 	if s.cfg.JobControl && sig == unix.SIGCONT {
 		s.continued()
@@ -106,8 +122,7 @@ func (s *Supervisor) receive(sig unix.Signal, sent bool) {
 }
 
 // noteStopping records the first terminating signal (received as sig,
-// rewritten to out); stopped, once it has been handled, calls
-// OnStopping.
+// rewritten to out); stopped then calls OnStopping.
 func (s *Supervisor) noteStopping(sig, out unix.Signal) {
 	if s.stopping {
 		return
@@ -116,12 +131,10 @@ func (s *Supervisor) noteStopping(sig, out unix.Signal) {
 	s.out.Received, s.out.Signal, s.out.SignalAt = sig, out, s.clock()
 }
 
-func (s *Supervisor) stopped() {
+// stopped calls OnStopping for the first terminating signal, which is
+// being forwarded as sent (0: not now).
+func (s *Supervisor) stopped(sent unix.Signal) {
 	if s.cfg.OnStopping != nil {
-		sent := unix.Signal(0)
-		if s.out.Forwarded {
-			sent = s.out.Signal
-		}
 		s.cfg.OnStopping(s.out.Received, s.out.SignalAt, sent)
 	}
 }
@@ -220,7 +233,7 @@ func (s *Supervisor) receivePaused(sig unix.Signal) {
 	}
 	if !s.stopping {
 		s.noteStopping(sig, sig)
-		defer s.stopped()
+		s.stopped(0)
 	}
 	if s.pauseEnd {
 		if s.cfg.Grace > 0 && s.phase != killed {
