@@ -80,14 +80,22 @@ func watchZombieParent(args []string) int {
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	pids := make([]int, 0, n)
-	for range n {
+	// Each child is a Go process with a few threads until it exits, and
+	// in a container whose pids limit the zombies bring near, the ones
+	// still starting can take the last PIDs for a moment: EAGAIN is
+	// retried while the earlier children finish exiting.
+	deadline := time.Now().Add(60 * time.Second)
+	for len(pids) < n {
 		pid, err := watchSpawn("exit", "0")
+		if err == syscall.EAGAIN && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
 		if err != nil {
 			return watchFail("start child %d: %v", len(pids), err)
 		}
 		pids = append(pids, pid)
 	}
-	deadline := time.Now().Add(60 * time.Second)
 	for _, pid := range pids {
 		for watchState(pid) != 'Z' {
 			if time.Now().After(deadline) {
