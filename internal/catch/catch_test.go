@@ -96,6 +96,15 @@ func TestRecordsEverySignalFromOutside(t *testing.T) {
 // TestSigqueuedFaultsAreRecorded: a fault signal sent with sigqueue
 // (si_code SI_QUEUE) is a request from outside, not a crash.
 func TestSigqueuedFaultsAreRecorded(t *testing.T) {
+	if emu := emulator(); emu != "" {
+		// Seen with qemu-user 7.2 in about one run of ten under
+		// load: the wait for kill(1) never returned, or the emulated
+		// process died of SIGSEGV without a word. The handler's
+		// si_code test, the thing checked here, is covered from both
+		// sides there too: by TestRecordsEverySignalFromOutside (sent)
+		// and TestFaultsStillReachTheRuntime (a real fault).
+		t.Skipf("skipping: %s does not reliably deliver a fault signal another process queued", emu)
+	}
 	if _, err := exec.LookPath("/bin/kill"); err != nil {
 		t.Skip("skipping: no /bin/kill for kill -q")
 	}
