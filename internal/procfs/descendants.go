@@ -67,6 +67,23 @@ func (w *Walker) StartAt(procRoot string, pid int) {
 // Walking reports whether a walk is in progress.
 func (w *Walker) Walking() bool { return w.active }
 
+// Visited reports whether the walk in progress has visited pid.
+func (w *Walker) Visited(pid int) bool {
+	_, ok := w.seen[int32(pid)]
+	return ok
+}
+
+// Claim marks pid as visited and reports whether the walk had not
+// visited it yet. A process that exits and is reaped before its visit
+// drops out of the walk unseen; its reaper claims it, to count it.
+func (w *Walker) Claim(pid int) bool {
+	if _, ok := w.seen[int32(pid)]; ok {
+		return false
+	}
+	w.seen[int32(pid)] = struct{}{}
+	return true
+}
+
 // Stop ends the walk in progress.
 func (w *Walker) Stop() { w.active = false }
 

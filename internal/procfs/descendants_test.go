@@ -52,3 +52,28 @@ func TestDescendantsLive(t *testing.T) {
 		t.Errorf("Descendants(/proc) did not find the child %d", cmd.Process.Pid)
 	}
 }
+
+// TestWalkerClaim: a process claimed before its visit (its reaper got to
+// it first) is not visited, and is claimed once.
+func TestWalkerClaim(t *testing.T) {
+	w := NewWalker()
+	w.StartAt(fixture, 7)
+	if w.Visited(9) {
+		t.Fatal("Visited(9) before the walk visited anything")
+	}
+	if !w.Claim(9) {
+		t.Fatal("Claim(9) = false before its visit")
+	}
+	if w.Claim(9) {
+		t.Error("Claim(9) = true twice")
+	}
+	var got []int
+	for !w.Step(1, func(p *Proc) bool { got = append(got, p.PID); return true }) {
+	}
+	if !slices.Equal(got, []int{10}) {
+		t.Errorf("visited %v after 9 was claimed, want [10]", got)
+	}
+	if w.Claim(10) {
+		t.Error("Claim(10) = true after its visit")
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/reaper-init/reaper-init/internal/logx"
 	"github.com/reaper-init/reaper-init/internal/procfs"
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"github.com/reaper-init/reaper-init/internal/reap"
 	"github.com/reaper-init/reaper-init/internal/signals"
 	"golang.org/x/sys/unix"
@@ -81,6 +82,7 @@ type walkJob struct {
 	skipGroup int         // process group already signalled as a whole
 	line      string      // log line prefix; "" for none
 	drain     bool        // the drain's walk: its count goes in the Outcome
+	self      int         // the init's PID, parent of the zombies the drain counts
 	count     int
 	names     []Proc
 }
@@ -92,7 +94,7 @@ type walkJob struct {
 // processes are also counted and named in one log line when the walk is
 // done.
 func (s *Supervisor) sendAll(sig unix.Signal, line string) {
-	s.walk = walkJob{line: line, names: s.walk.names[:0]}
+	s.walk = walkJob{line: line, self: rawsys.Getpid(), names: s.walk.names[:0]}
 	if s.cfg.PID1 {
 		_ = kill(-1, sig)
 	} else {
@@ -132,17 +134,37 @@ func (s *Supervisor) stepWalk() {
 
 // visit signals and counts one descendant.
 func (s *Supervisor) visit(p *procfs.Proc) bool {
-	if p.State == 'Z' || p.State == 'X' {
+	if !p.Living() {
+		// One of the init's children that died of the drain's
+		// SIGTERM between the kill and this visit, not reaped yet,
+		// was still one of those stopped (one reaped already is
+		// counted by reaped, which claims it from the walk).
+		if s.walk.drain && p.Zombie() && p.PPID == s.walk.self {
+			s.count(p.PID, p.Comm)
+		}
 		return true
 	}
 	if s.walk.sig != 0 && (s.walk.skipGroup == 0 || p.PGID != s.walk.skipGroup) {
 		_ = kill(p.PID, s.walk.sig)
 	}
+	s.count(p.PID, p.Comm)
+	return true
+}
+
+// count adds a process to the walk's count and, while there is room, to
+// its names.
+func (s *Supervisor) count(pid int, comm string) {
 	s.walk.count++
 	if len(s.walk.names) < logListMax {
-		s.walk.names = append(s.walk.names, Proc{PID: p.PID, Comm: p.Comm})
+		s.walk.names = append(s.walk.names, Proc{PID: pid, Comm: comm})
 	}
-	return true
+}
+
+// drainMisses reports whether pid, a child about to be reaped, would drop
+// out of the drain's census unseen: it exited (most likely of the drain's
+// SIGTERM) before the walk reached it.
+func (s *Supervisor) drainMisses(pid int) bool {
+	return s.walk.active && s.walk.drain && !s.walker.Visited(pid)
 }
 
 // graceOver runs when the grace period ends: the dump signal first, when

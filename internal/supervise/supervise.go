@@ -442,7 +442,7 @@ func (s *Supervisor) reapAll() {
 			s.sigs.DisableFast()
 		}
 		comm := ""
-		if !stopped && (s.cfg.WarnOnReap || (s.phase == killed && s.out.FirstKilled.PID == 0)) {
+		if !stopped && (s.cfg.WarnOnReap || (s.phase == killed && s.out.FirstKilled.PID == 0) || (!main && s.drainMisses(pid))) {
 			comm = procfs.Comm(s.cfg.ProcRoot, pid)
 		}
 		ws, ok := reap.Collect(pid, s.cfg.JobControl)
@@ -462,6 +462,9 @@ func (s *Supervisor) reapAll() {
 func (s *Supervisor) reaped(pid int, ws reap.Status, comm string) {
 	code := reap.ExitCode(ws)
 	main := pid == s.cfg.Child && !s.mainDone
+	if !main && s.drainMisses(pid) && s.walker.Claim(pid) {
+		s.count(pid, comm)
+	}
 	st := s.cfg.Stats
 	st.Reaped++
 	if s.phase == killed && ws.Signaled() && ws.Signal() == unix.SIGKILL {
