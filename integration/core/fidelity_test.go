@@ -91,6 +91,9 @@ func TestStopSignalsStartGrace(t *testing.T) {
 	}{{"WINCH", syscall.SIGWINCH}, {"SIGRTMIN+3", 37}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			if tt.sig >= 32 {
+				testenv.SkipIfEmulated(t, rtShift)
+			}
 			r := newRecorder(t) // records, and so ignores, every signal
 			p := startInit(t, cmdline([]string{"--grace", "1s", "--stop-signals", tt.name}, r.command(t))...)
 			r.waitReady(t)

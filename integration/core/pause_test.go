@@ -106,13 +106,6 @@ func waitHandles(t *testing.T, p *proc, sigs ...syscall.Signal) {
 	if p.pid <= 0 {
 		exited()
 	}
-	bin, err := filepath.Abs(testenv.Init(t))
-	if err == nil {
-		bin, err = filepath.EvalSymlinks(bin)
-	}
-	if err != nil {
-		t.Fatalf("resolve the binary under test: %v", err)
-	}
 	var want uint64
 	for _, s := range sigs {
 		want |= 1 << (uint(s) - 1)
@@ -121,7 +114,7 @@ func waitHandles(t *testing.T, p *proc, sigs ...syscall.Signal) {
 		if !p.alive() {
 			exited()
 		}
-		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid)); err != nil || exe != bin {
+		if !testenv.RunsInit(t, p.pid) {
 			return false
 		}
 		cgt, err1 := sigMask(p.pid, "SigCgt")

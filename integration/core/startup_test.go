@@ -101,6 +101,7 @@ func TestTermAtStartup(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("skipping: needs root for CLONE_NEWPID without unshare(1) and a real-time priority")
 	}
+	testenv.SkipIfEmulated(t, "the window is the emulator's start-up and translation of the runtime's, not the program's")
 	const runs = 20
 	const window = time.Millisecond // docs/startup-signals.md: well under this
 	delays := []time.Duration{0, 500 * time.Microsecond}

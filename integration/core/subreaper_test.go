@@ -73,6 +73,7 @@ func TestSubreaper(t *testing.T) {
 // opts out, which it mentions only at -v.
 func TestNotPID1SubreaperByDefault(t *testing.T) {
 	t.Parallel()
+	testenv.SkipIfNoSubreaper(t)
 	tests := []struct {
 		name    string
 		env     []string
