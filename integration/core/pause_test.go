@@ -130,8 +130,7 @@ func waitHandles(t *testing.T, p *proc, sigs ...syscall.Signal) {
 // docs/startup-signals.md says.) Another init has none, and is taken as
 // ready on its masks alone.
 func loopRunning(t *testing.T, pid int) bool {
-	bin, err := filepath.EvalSymlinks(testenv.Init(t))
-	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != bin {
+	if !testenv.RunsInit(t, pid) {
 		return true
 	}
 	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
