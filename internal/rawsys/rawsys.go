@@ -185,6 +185,12 @@ func SigprocmaskThread(how int, set, old *unix.Sigset_t) error {
 	return errno(e)
 }
 
+// SchedYield is sched_yield(2): it lets a task that is waiting for this
+// CPU run first, and returns at once when there is none.
+func SchedYield() {
+	unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+}
+
 // Nanosleep sleeps for d nanoseconds, without waking the scheduler. For
 // back-off after an error only.
 func Nanosleep(ns int64) {

@@ -278,15 +278,25 @@ const forwardedBit = 0x80
 
 // background does one bounded step of the work in progress (a process
 // walk, else a watch tick) and reports whether there was any.
+//
+// Between two steps it yields the CPU: a scan of a crowded namespace
+// runs for tens of milliseconds, and on a busy machine the scheduler
+// would otherwise let it run out its time slice before a task it has
+// just woken (the child a forwarded signal was sent to) gets the CPU.
 func (s *Supervisor) background() bool {
 	if s.walk.active {
 		s.stepWalk()
+		if s.walk.active {
+			rawsys.SchedYield()
+		}
 		return true
 	}
 	if s.cfg.Watch != nil && s.cfg.Watch.Ticking() {
 		done, err := s.cfg.Watch.Step()
 		if done {
 			s.watchResult(err)
+		} else {
+			rawsys.SchedYield()
 		}
 		return true
 	}
