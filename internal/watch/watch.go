@@ -94,17 +94,15 @@ type Watcher struct {
 	appendFn func(*procfs.Proc)
 	next     int // next process to analyse
 
-	// The last complete scan, and the per-process aggregates derived
-	// from it, index for index with procs (sorted by PID).
-	scanned  bool
+	// The last complete scan, which the warnings, the findings and the
+	// metrics file report, and the scan in progress, built apart and
+	// swapped in whole when it completes: the metrics file written at
+	// exit, or a finding asked for in the middle of a tick, sees the
+	// last complete scan, never half of the next one.
+	table          // the last complete scan; its fields are promoted
+	pending  table // the scan in progress
+	scanned  bool  // table holds a complete scan
 	scanTime time.Duration
-	procs    []procfs.Proc
-	zombies  []int32         // zombies held by each living process
-	held     []int32         // tasks held: own threads plus direct children's
-	oldest   []time.Duration // age of each parent's oldest zombie; 0 unknown
-	nZombies int
-	nTasks   int
-	top      []int // indices of the zombie parents with the most zombies, at most maxTop
 	limits   []limit
 	// Zombie sightings: those of the last complete scan, and those of
 	// the scan being analysed. Two maps swapped at each tick, so that
@@ -121,6 +119,18 @@ type Watcher struct {
 
 	buf  []byte // the metrics file's contents, reused
 	mbuf metricsFile
+}
+
+// table is one scan of the namespace and the per-process aggregates
+// derived from it, index for index with procs (sorted by PID).
+type table struct {
+	procs    []procfs.Proc
+	zombies  []int32         // zombies held by each living process
+	held     []int32         // tasks held: own threads plus direct children's
+	oldest   []time.Duration // age of each parent's oldest zombie; 0 unknown
+	nZombies int
+	nTasks   int
+	top      []int // indices of the zombie parents with the most zombies, at most maxTop
 }
 
 // zombieKey identifies a zombie across PID reuse.
@@ -160,7 +170,7 @@ func New(cfg Config, st *Stats) *Watcher {
 		sighted:  make(map[zombieKey]time.Duration),
 		sighting: make(map[zombieKey]time.Duration),
 	}
-	w.appendFn = func(p *procfs.Proc) { w.procs = append(w.procs, *p) }
+	w.appendFn = func(p *procfs.Proc) { w.pending.procs = append(w.pending.procs, *p) }
 	w.epoch = w.now()
 	w.cg.procRoot, w.cg.cgroupRoot = cfg.ProcRoot, cfg.CgroupRoot
 	return w
@@ -174,7 +184,7 @@ func (w *Watcher) Ticking() bool { return w.phase != idle }
 // written, without the scan's gauges.
 func (w *Watcher) Begin() error {
 	w.began = w.now()
-	w.procs = w.procs[:0]
+	w.pending.procs = w.pending.procs[:0]
 	if err := w.scanner.Start(w.cfg.ProcRoot); err != nil {
 		w.phase = idle
 		w.scanned = false
@@ -239,56 +249,59 @@ func (w *Watcher) logf(line string) {
 
 // startAnalysis prepares the per-process tables for the scan just read.
 func (w *Watcher) startAnalysis() {
+	t := &w.pending
 	// /proc lists processes in PID order; sort only if it did not.
 	byPID := func(a, b procfs.Proc) int { return a.PID - b.PID }
-	if !slices.IsSortedFunc(w.procs, byPID) {
-		slices.SortFunc(w.procs, byPID)
+	if !slices.IsSortedFunc(t.procs, byPID) {
+		slices.SortFunc(t.procs, byPID)
 	}
-	n := len(w.procs)
-	w.zombies = resize(w.zombies, n)
-	w.held = resize(w.held, n)
-	w.oldest = resize(w.oldest, n)
-	w.nZombies, w.nTasks = 0, 0
+	n := len(t.procs)
+	t.zombies = resize(t.zombies, n)
+	t.held = resize(t.held, n)
+	t.oldest = resize(t.oldest, n)
+	t.nZombies, t.nTasks = 0, 0
 	clear(w.sighting)
 	w.next = 0
 	w.phase = analyzing
 }
 
-// index returns the index of pid in w.procs, or -1.
-func (w *Watcher) index(pid int) int {
-	i, ok := slices.BinarySearchFunc(w.procs, pid, func(p procfs.Proc, pid int) int { return p.PID - pid })
+// index returns the index of pid in t.procs, or -1.
+func (t *table) index(pid int) int {
+	i, ok := slices.BinarySearchFunc(t.procs, pid, func(p procfs.Proc, pid int) int { return p.PID - pid })
 	if !ok {
 		return -1
 	}
 	return i
 }
 
-// analyze counts, for at most max more processes of the scan, the zombies
-// of every living parent, the tasks each process holds and the ages of
-// the zombies. It reports whether processes are left.
+// analyze counts, for at most max more processes of the scan in
+// progress, the zombies of every living parent, the tasks each process
+// holds and the ages of the zombies. It reports whether processes are
+// left.
 func (w *Watcher) analyze(max int) bool {
+	t := &w.pending
 	at := w.began.Sub(w.epoch)
-	end := min(w.next+max, len(w.procs))
+	end := min(w.next+max, len(t.procs))
 	for i := w.next; i < end; i++ {
-		p := &w.procs[i]
+		p := &t.procs[i]
 		tasks := p.Threads
 		if p.Zombie() || tasks < 1 {
 			tasks = 1
 		}
-		w.nTasks += tasks
-		w.held[i] += int32(tasks)
+		t.nTasks += tasks
+		t.held[i] += int32(tasks)
 		if p.Zombie() {
-			w.nZombies++
+			t.nZombies++
 		}
-		j := w.index(p.PPID)
+		j := t.index(p.PPID)
 		if j < 0 || j == i {
 			continue
 		}
-		w.held[j] += int32(tasks)
-		if !p.Zombie() || !w.procs[j].Living() {
+		t.held[j] += int32(tasks)
+		if !p.Zombie() || !t.procs[j].Living() {
 			continue
 		}
-		w.zombies[j]++
+		t.zombies[j]++
 		k := zombieKey{p.PID, p.StartTime}
 		first, seen := w.sighted[k]
 		if !seen {
@@ -297,35 +310,37 @@ func (w *Watcher) analyze(max int) bool {
 		w.sighting[k] = first
 		// A zombie first seen now has an unknown age; one seen before
 		// has been a zombie at least since then.
-		if age := at - first; seen && age > w.oldest[j] {
-			w.oldest[j] = age
+		if age := at - first; seen && age > t.oldest[j] {
+			t.oldest[j] = age
 		}
 	}
 	w.next = end
-	return end < len(w.procs)
+	return end < len(t.procs)
 }
 
-// finish ends a tick: the top zombie parents, the limits, the warnings,
-// the metrics file.
+// finish ends a tick: the top zombie parents, the scan made the last
+// complete one, the limits, the warnings, the metrics file.
 func (w *Watcher) finish() error {
 	w.sighted, w.sighting = w.sighting, w.sighted
+	t := &w.pending
 	// The top zombie parents, most zombies first, then lowest PID.
-	w.top = w.top[:0]
-	for i, z := range w.zombies {
-		if z == 0 || w.procs[i].PID == w.self {
+	t.top = t.top[:0]
+	for i, z := range t.zombies {
+		if z == 0 || t.procs[i].PID == w.self {
 			continue
 		}
-		pos := len(w.top)
-		for pos > 0 && w.zombies[w.top[pos-1]] < z {
+		pos := len(t.top)
+		for pos > 0 && t.zombies[t.top[pos-1]] < z {
 			pos--
 		}
 		if pos < maxTop {
-			w.top = slices.Insert(w.top, pos, i)
-			if len(w.top) > maxTop {
-				w.top = w.top[:maxTop]
+			t.top = slices.Insert(t.top, pos, i)
+			if len(t.top) > maxTop {
+				t.top = t.top[:maxTop]
 			}
 		}
 	}
+	w.table, w.pending = w.pending, w.table
 	w.scanTime = w.now().Sub(w.began)
 	w.scanned = true
 	w.phase = idle

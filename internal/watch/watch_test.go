@@ -383,12 +383,12 @@ func TestStepped(t *testing.T) {
 	}
 	steps := 0
 	for {
-		before := len(e.w.procs)
+		before := len(e.w.pending.procs)
 		done, err := e.w.Step()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if read := len(e.w.procs) - before; read > scanPerStep {
+		if read := len(e.w.pending.procs) - before; read > scanPerStep {
 			t.Fatalf("a step read %d processes, want at most %d", read, scanPerStep)
 		}
 		steps++
@@ -413,6 +413,69 @@ func TestStepped(t *testing.T) {
 	}
 	if e.w.nTasks != stepped {
 		t.Errorf("a whole tick counted %d tasks, the stepped one %d", e.w.nTasks, stepped)
+	}
+}
+
+// TestMidTickReportsLastScan: in the middle of a tick (the init may exit
+// there, and write the metrics file and its summary), the findings and
+// the metrics are those of the last complete scan.
+func TestMidTickReportsLastScan(t *testing.T) {
+	e := newEnv(t, Config{MetricsFile: filepath.Join(t.TempDir(), "metrics")})
+	procfstest.Tree(t, e.proc, 300)
+	procfstest.Write(t, e.proc, procfstest.Proc{PID: 4999, PPID: 1, Comm: "jobrunner", StartTime: 7})
+	e.zombies(4999, 5000, 150)
+	if err := e.w.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(e.w.cfg.MetricsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The next scan sees another namespace: the holder is gone.
+	e.reap(4999, 151)
+	if err := e.w.Begin(); err != nil {
+		t.Fatal(err)
+	}
+	for _, steps := range []int{1, 3, 1} { // into the scan, into the analysis
+		for range steps {
+			if done, err := e.w.Step(); done || err != nil {
+				t.Fatalf("Step: done=%v err=%v before the tick could end", done, err)
+			}
+		}
+		if err := e.w.WriteMetrics(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(e.w.cfg.MetricsFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("metrics in the middle of a tick:\n%s\nwant those of the last scan:\n%s", got, want)
+		}
+		top := e.w.TopZombieParents(nil)
+		if len(top) == 0 || top[0].PID != 4999 || top[0].Zombies != 150 {
+			t.Errorf("TopZombieParents mid-tick = %+v, want pid 4999 with 150", top)
+		}
+		if n := e.w.ZombieParentsOver(100); n != 1 {
+			t.Errorf("ZombieParentsOver(100) mid-tick = %d, want 1", n)
+		}
+		if n := e.w.Processes(); n != 300+1+150 {
+			t.Errorf("Processes() mid-tick = %d, want %d", n, 300+1+150)
+		}
+		if h := e.w.Holders(); !strings.Contains(h, "4999:jobrunner:") {
+			t.Errorf("Holders() mid-tick = %q, want the job runner", h)
+		}
+	}
+	for {
+		if done, err := e.w.Step(); done {
+			if err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if top := e.w.TopZombieParents(nil); len(top) == 0 || top[0].PID == 4999 {
+		t.Errorf("TopZombieParents after the tick = %+v, want the job runner gone", top)
 	}
 }
 
