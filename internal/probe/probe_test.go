@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reaper-init/reaper-init/internal/logx/logxtest"
 	"github.com/reaper-init/reaper-init/internal/procfs/procfstest"
 )
 
@@ -46,11 +47,7 @@ func (tr *tree) file(root, name, content string) {
 // zombies gives parent n zombie children with PIDs from first on.
 func (tr *tree) zombies(parent, first, n int) {
 	tr.t.Helper()
-	procs := make([]procfstest.Proc, n)
-	for i := range procs {
-		procs[i] = procfstest.Proc{PID: first + i, PPID: parent, State: 'Z', Comm: "convert", StartTime: uint64(first + i)}
-	}
-	procfstest.Write(tr.t, tr.proc, procs...)
+	procfstest.Zombies(tr.t, tr.proc, parent, first, n, "convert")
 }
 
 // run runs the probe over the tree and returns its exit code, its
@@ -69,39 +66,6 @@ func (tr *tree) run(cfg Config) (int, []string, string) {
 		lines = strings.Split(s, "\n")
 	}
 	return code, lines, errOut.String()
-}
-
-// fields parses the key=value fields of a line, unquoting quoted values;
-// words without '=' are skipped.
-func fields(t *testing.T, line string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	for {
-		line = strings.TrimLeft(line, " ")
-		eq, sp := strings.IndexByte(line, '='), strings.IndexByte(line, ' ')
-		if line == "" || eq < 0 {
-			return m
-		}
-		if sp >= 0 && sp < eq {
-			line = line[sp:]
-			continue
-		}
-		key, rest := line[:eq], line[eq+1:]
-		if strings.HasPrefix(rest, `"`) {
-			q, err := strconv.QuotedPrefix(rest)
-			if err != nil {
-				t.Fatalf("bad quoted value in %q: %v", line, err)
-			}
-			m[key], _ = strconv.Unquote(q)
-			line = rest[len(q):]
-			continue
-		}
-		end := strings.IndexByte(rest, ' ')
-		if end < 0 {
-			end = len(rest)
-		}
-		m[key], line = rest[:end], rest[end:]
-	}
 }
 
 // expect checks that line starts with prefix and holds the fields of
@@ -349,4 +313,15 @@ func BenchmarkRun(b *testing.B) {
 			}
 		})
 	}
+}
+
+// fields parses the key=value fields of a log line, unquoting quoted
+// values.
+func fields(t *testing.T, line string) map[string]string {
+	t.Helper()
+	m, err := logxtest.Fields(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reaper-init/reaper-init/internal/logx/logxtest"
 	"github.com/reaper-init/reaper-init/internal/procfs/procfstest"
 )
 
@@ -51,11 +52,7 @@ func (e *env) file(root, name, content string) {
 // zombies gives parent n zombie children with PIDs from first on.
 func (e *env) zombies(parent, first, n int) {
 	e.t.Helper()
-	procs := make([]procfstest.Proc, n)
-	for i := range procs {
-		procs[i] = procfstest.Proc{PID: first + i, PPID: parent, State: 'Z', Comm: "worker", StartTime: uint64(first + i)}
-	}
-	procfstest.Write(e.t, e.proc, procs...)
+	procfstest.Zombies(e.t, e.proc, parent, first, n, "worker")
 }
 
 func (e *env) reap(first, n int) {
@@ -74,41 +71,6 @@ func (e *env) tick(d time.Duration) []string {
 		e.t.Fatalf("Tick: %v", err)
 	}
 	return e.lines
-}
-
-// fields parses the key=value fields of a log line, unquoting quoted
-// values.
-func fields(t *testing.T, line string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	for line != "" {
-		line = strings.TrimLeft(line, " ")
-		eq := strings.IndexByte(line, '=')
-		sp := strings.IndexByte(line, ' ')
-		if eq < 0 {
-			break
-		}
-		if sp >= 0 && sp < eq { // a word, not a field
-			line = line[sp:]
-			continue
-		}
-		key, rest := line[:eq], line[eq+1:]
-		if strings.HasPrefix(rest, `"`) {
-			q, err := strconv.QuotedPrefix(rest)
-			if err != nil {
-				t.Fatalf("bad quoted value in %q: %v", line, err)
-			}
-			m[key], _ = strconv.Unquote(q)
-			line = rest[len(q):]
-			continue
-		}
-		end := strings.IndexByte(rest, ' ')
-		if end < 0 {
-			end = len(rest)
-		}
-		m[key], line = rest[:end], rest[end:]
-	}
-	return m
 }
 
 // expectLine checks that lines is one line starting with prefix and
@@ -518,4 +480,15 @@ func BenchmarkTick(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/proc")
 		})
 	}
+}
+
+// fields parses the key=value fields of a log line, unquoting quoted
+// values.
+func fields(t *testing.T, line string) map[string]string {
+	t.Helper()
+	m, err := logxtest.Fields(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

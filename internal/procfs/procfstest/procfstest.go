@@ -82,6 +82,17 @@ func Remove(tb testing.TB, root string, pids ...int) {
 	}
 }
 
+// Zombies gives process parent n zombie children named comm, with PIDs
+// (and start times) from first on.
+func Zombies(tb testing.TB, root string, parent, first, n int, comm string) {
+	tb.Helper()
+	procs := make([]Proc, n)
+	for i := range procs {
+		procs[i] = Proc{PID: first + i, PPID: parent, State: 'Z', Comm: comm, StartTime: uint64(first + i)}
+	}
+	Write(tb, root, procs...)
+}
+
 // Tree writes a synthetic /proc at root holding n processes shaped like a
 // busy container: PID 1, a hundred worker parents below it, and the rest
 // spread over the workers, one in ten a zombie, under a handful of
