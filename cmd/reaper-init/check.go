@@ -7,7 +7,6 @@ import (
 	"github.com/reaper-init/reaper-init/internal/cli"
 	"github.com/reaper-init/reaper-init/internal/logx"
 	"github.com/reaper-init/reaper-init/internal/probe"
-	"github.com/reaper-init/reaper-init/internal/version"
 )
 
 // check is `reaper-init --check`, the health probe: one scan of the PID
@@ -19,15 +18,10 @@ func check(args []string) int {
 	catch.Uninstall()
 	cfg, err := cli.Parse(args, os.LookupEnv)
 	if err != nil {
-		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + " (see reaper-init --help)\n"))
+		usageError(err)
 		return probe.ExitError
 	}
-	if cfg.Help {
-		os.Stdout.WriteString(usageText)
-		return 0
-	}
-	if cfg.Version {
-		os.Stdout.WriteString(version.Text())
+	if answered(cfg) {
 		return 0
 	}
 	return probe.Run(probe.Config{

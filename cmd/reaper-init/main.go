@@ -74,15 +74,10 @@ func run(args []string) int {
 		if err == cli.ErrNoCommand {
 			logx.Stderr.Write([]byte(usageLine))
 		}
-		logx.Stderr.Write([]byte("reaper-init: " + err.Error() + " (see reaper-init --help)\n"))
+		usageError(err)
 		return exitUsage
 	}
-	if cfg.Help {
-		os.Stdout.WriteString(usageText)
-		return 0
-	}
-	if cfg.Version {
-		os.Stdout.WriteString(version.Text())
+	if answered(cfg) {
 		return 0
 	}
 	log := logx.New(logx.Stderr, cfg.Verbosity)
@@ -332,4 +327,24 @@ func withoutVar(env []string, name string) []string {
 func procIsOurs() bool {
 	self, err := os.Readlink("/proc/self")
 	return err == nil && self == strconv.Itoa(os.Getpid())
+}
+
+// usageError says on stderr, in one line, what is wrong with the command
+// line.
+func usageError(err error) {
+	logx.Stderr.Write([]byte("reaper-init: " + err.Error() + " (see reaper-init --help)\n"))
+}
+
+// answered prints the help or the version when the command line asks for
+// one, and reports whether it did: then there is nothing else to do.
+func answered(cfg *cli.Config) bool {
+	switch {
+	case cfg.Help:
+		os.Stdout.WriteString(usageText)
+	case cfg.Version:
+		os.Stdout.WriteString(version.Text())
+	default:
+		return false
+	}
+	return true
 }
