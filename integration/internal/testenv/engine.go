@@ -1,13 +1,17 @@
 package testenv
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -227,4 +231,111 @@ func (c *EngineContainer) Wait(d time.Duration) int {
 func (c *EngineContainer) Running() bool {
 	c.t.Helper()
 	return c.Inspect("{{.State.Running}}") == "true"
+}
+
+// engineLeftoverWait bounds the wait for an engine's processes to end
+// once the engine was told to stop them.
+const engineLeftoverWait = 10 * time.Second
+
+// removeEngineDir is the end of an engine's Close: it waits up to
+// engineLeftoverWait for the processes whose command line names dir
+// (containerd, shims, conmon, containers) to end, kills those left,
+// detaches the mounts left at or below dir, and removes dir unless a
+// mount could not be undone. Each leftover is an error saying it was left
+// after the step named by after ("dockerd stopped", "podman rm").
+func removeEngineDir(dir, after string) []error {
+	var errs []error
+	var left []int
+	for deadline := time.Now().Add(engineLeftoverWait); ; time.Sleep(50 * time.Millisecond) {
+		left = processesNaming(dir)
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(left) > 0 {
+		var desc []string
+		for _, pid := range left {
+			desc = append(desc, fmt.Sprintf("%d %s", pid, cmdline(pid)))
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		errs = append(errs, fmt.Errorf("processes left after %s: %s", after, strings.Join(desc, "; ")))
+	}
+	if mounts := mountsUnder(dir); len(mounts) > 0 {
+		for _, m := range mounts {
+			_ = syscall.Unmount(m, syscall.MNT_DETACH)
+		}
+		errs = append(errs, fmt.Errorf("mounts left after %s: %s", after, strings.Join(mounts, " ")))
+	}
+	if len(mountsUnder(dir)) == 0 {
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// processesNaming returns the processes whose command line contains s.
+func processesNaming(s string) []int {
+	self := os.Getpid()
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		if strings.Contains(cmdline(pid), s) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// cmdline returns /proc/PID/cmdline with spaces between the arguments.
+func cmdline(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
+}
+
+// mountsUnder returns the mount points at or below dir, deepest first.
+func mountsUnder(dir string) []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; octal escapes for spaces.
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// unescapeMountinfo undoes the \ooo escapes of /proc/self/mountinfo.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
