@@ -221,11 +221,7 @@ func (d *Dockerd) Output(ctx context.Context, args ...string) (string, error) {
 // standard output, trimmed; it fails the test when the command fails.
 func (d *Dockerd) Docker(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := d.Output(nil, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return engineMust(t, d, args...)
 }
 
 // BuildScratchImage builds a FROM-scratch image tagged tag on the daemon
@@ -233,40 +229,12 @@ func (d *Dockerd) Docker(t testing.TB, args ...string) string {
 // none and the label DockerLabel. The image goes with the daemon's data
 // root when Close runs.
 func (d *Dockerd) BuildScratchImage(tag string, files []ImageFile, extra ...string) error {
-	ctxDir, err := os.MkdirTemp("", "reaper-init-image-")
+	dir, err := writeScratchContext(files, extra)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(ctxDir)
-	root := filepath.Join(ctxDir, "rootfs")
-	for _, f := range files {
-		dst := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(f.Dst, "/")))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		switch {
-		case f.Link != "":
-			err = os.Symlink(f.Link, dst)
-		case f.Src == "":
-			err = os.MkdirAll(dst, 0o755)
-		default:
-			err = dockerCopyFile(f.Src, dst)
-		}
-		if err != nil {
-			return fmt.Errorf("image file %s: %w", f.Dst, err)
-		}
-	}
-	dockerfile := "FROM scratch\nCOPY rootfs/ /\n" + strings.Join(extra, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
-	defer cancel()
-	cmd := d.Command(ctx, "build", "--network", "none", "--label", DockerLabel, "-q", "-t", tag, ctxDir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("docker build -t %s: %v\n%s", tag, err, out)
-	}
-	return nil
+	defer os.RemoveAll(dir)
+	return engineBuild(d, dir, tag)
 }
 
 // LoadImage copies the image tag from the machine's default engine into

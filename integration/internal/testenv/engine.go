@@ -16,10 +16,10 @@ import (
 	"time"
 )
 
-// Engine is the command-line client of a container engine of the tests'
-// own: the docker command bound to a Dockerd, or podman bound to a
-// Podman configuration. The two take the same commands and options for
-// everything EngineContainer does.
+// Engine is the command-line client of a container engine: the docker
+// command of the machine's engine, the docker command bound to a Dockerd
+// of the tests' own, or podman bound to a Podman configuration. They take
+// the same commands and options for everything EngineContainer does.
 type Engine interface {
 	// Command returns an unstarted client command with args.
 	Command(ctx context.Context, args ...string) *exec.Cmd
@@ -53,12 +53,32 @@ func engineMust(t testing.TB, e Engine, args ...string) string {
 	return out
 }
 
-// EngineContainer is a container started by Dockerd.Run or Podman.Run.
+// EngineContainer is a container started by RunContainer (on the
+// machine's engine), Dockerd.Run or Podman.Run.
 type EngineContainer struct {
 	// Name is the container's unique name.
 	Name string
 	e    Engine
 	t    testing.TB
+}
+
+// engineRunArgs returns the arguments of run common to every test
+// container: its name, the label, and no network.
+func engineRunArgs(name string) []string {
+	return []string{"run", "--name", name, "--label", DockerLabel, "--network", "none"}
+}
+
+// engineBuild builds the Dockerfile in the context directory dir, tagged
+// tag, with --network none and the label DockerLabel. Errors carry the
+// build's output.
+func engineBuild(e Engine, dir, tag string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	cmd := e.Command(ctx, "build", "--network", "none", "--label", DockerLabel, "-q", "-t", tag, dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("docker build -t %s: %v\n%s", tag, err, out)
+	}
+	return nil
 }
 
 // engineRun starts a detached container from image running cmd, with the
@@ -69,7 +89,7 @@ func engineRun(t testing.TB, e Engine, opts []string, image string, cmd ...strin
 	t.Helper()
 	c := &EngineContainer{Name: UniqueName("ctr"), e: e, t: t}
 	t.Cleanup(c.remove)
-	args := []string{"run", "-d", "--name", c.Name, "--label", DockerLabel, "--network", "none"}
+	args := append(engineRunArgs(c.Name), "-d")
 	args = append(append(append(args, opts...), image), cmd...)
 	engineMust(t, e, args...)
 	return c
@@ -85,8 +105,7 @@ func engineRunWait(t testing.TB, e Engine, timeout time.Duration, opts []string,
 	t.Cleanup(func() { _, _ = engineOutput(e, nil, "rm", "-f", name) })
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	args := []string{"run", "--name", name, "--label", DockerLabel, "--network", "none"}
-	args = append(append(append(args, opts...), image), cmd...)
+	args := append(append(append(engineRunArgs(name), opts...), image), cmd...)
 	out, err := e.Command(ctx, args...).CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("run %s did not end within %v; output:\n%s", strings.Join(cmd, " "), timeout, out)
