@@ -267,6 +267,20 @@ func BusyboxFiles(busybox string) ([]ImageFile, error) {
 	return files, nil
 }
 
+// InitImageFiles lists the files of the tests' usual image: busybox in
+// /bin with an empty /tmp (see BusyboxFiles), initBin (the reaper-init
+// under test) at /reaper-init and helper (see Helper) at /helper.
+func InitImageFiles(busybox, initBin, helper string) ([]ImageFile, error) {
+	files, err := BusyboxFiles(busybox)
+	if err != nil {
+		return nil, err
+	}
+	return append(files,
+		ImageFile{Src: initBin, Dst: "/reaper-init"},
+		ImageFile{Src: helper, Dst: "/helper"},
+	), nil
+}
+
 // RunContainer starts a detached container on the machine's engine from
 // image running cmd, with the docker run options opts (never a network:
 // --network none is always given). The container is removed when the
