@@ -126,7 +126,7 @@ func (b *bench) runCheck() {
 // checkOnce fills a namespace with n zombies under reaper-init and runs
 // the probe in it cfg.runs times.
 func (b *bench) checkOnce(r *row, nsenter string, res *checkResult) error {
-	if free := pidMax() - tasksInUse(); res.n+checkPIDReserve > free {
+	if free := pidMax() - runningTasks(); res.n+checkPIDReserve > free {
 		return fmt.Errorf("not run: it needs %d PIDs and leaves %d free, fewer than %d of kernel.pid_max %d (raise it: sysctl -w kernel.pid_max=4194304)",
 			res.n, free-res.n, checkPIDReserve, pidMax())
 	}
@@ -169,20 +169,6 @@ func (b *bench) checkOnce(r *row, nsenter string, res *checkResult) error {
 		return fmt.Errorf("verdict: exit %d, %q; want exit 1 naming the %d zombies", res.exit, res.verdict, res.n-2)
 	}
 	return nil
-}
-
-// tasksInUse returns the threads running on the machine, from the fourth
-// field of /proc/loadavg ("running/total").
-func tasksInUse() int {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) >= 4 {
-		if _, total, ok := strings.Cut(f[3], "/"); ok {
-			if n, err := strconv.Atoi(total); err == nil {
-				return n
-			}
-		}
-	}
-	return 0
 }
 
 func (b *bench) reportCheck(p printer) {
@@ -240,13 +226,8 @@ func (b *bench) reportCheck(p printer) {
 //
 // Usage: check-zombies N READY
 func checkZombiesWorkload(args []string) int {
-	if len(args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench check-zombies N READY")
-		return 2
-	}
-	n, err := strconv.Atoi(args[0])
-	if err != nil || n < 3 {
-		fmt.Fprintf(os.Stderr, "bench check-zombies: bad count %q\n", args[0])
+	n, ok := countArgs(args, "check-zombies N READY", 3)
+	if !ok {
 		return 2
 	}
 	// The signal mask that forkZombie sets must stay on this thread.

@@ -327,20 +327,6 @@ func pidRoom() (int, string) {
 	return max(room-crowdReserve, 0), why
 }
 
-// runningTasks returns the number of tasks (threads) on the machine, the
-// denominator of the fourth field of /proc/loadavg.
-func runningTasks() int {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) >= 4 {
-		if _, total, ok := strings.Cut(f[3], "/"); ok {
-			if n, err := strconv.Atoi(total); err == nil {
-				return n
-			}
-		}
-	}
-	return 0
-}
-
 // pidsCgroups returns the directories of the pids cgroups this program is
 // in, and their ancestors, from /proc/self/cgroup: the cgroup v1 pids
 // hierarchy and the v2 one.
@@ -392,13 +378,8 @@ func readSysInt(path string) (int, bool) {
 //
 // Usage: crowd N SLEEPER FIFO
 func crowdWorkload(args []string) int {
-	if len(args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: bench crowd N SLEEPER FIFO")
-		return 2
-	}
-	n, err := strconv.Atoi(args[0])
-	if err != nil || n < 1 {
-		fmt.Fprintf(os.Stderr, "bench crowd: bad count %q\n", args[0])
+	n, ok := countArgs(args, "crowd N SLEEPER FIFO", 1)
+	if !ok {
 		return 2
 	}
 	start := forkSleeper

@@ -69,3 +69,22 @@ func TestPIDRoom(t *testing.T) {
 		t.Errorf("runningTasks() = %d", runningTasks())
 	}
 }
+
+func TestCountArgs(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		n    int
+		ok   bool
+	}{
+		{[]string{"5", "ready"}, 5, true},
+		{[]string{"3", "ready"}, 3, true},
+		{[]string{"2", "ready"}, 0, false},
+		{[]string{"x", "ready"}, 0, false},
+		{[]string{"5"}, 0, false},
+		{[]string{"5", "ready", "extra"}, 0, false},
+	} {
+		if n, ok := countArgs(c.args, "check-zombies N READY", 3); n != c.n || ok != c.ok {
+			t.Errorf("countArgs(%q) = %d, %v, want %d, %v", c.args, n, ok, c.n, c.ok)
+		}
+	}
+}

@@ -136,3 +136,17 @@ func processUsage(pid int) (map[int]taskUsage, error) {
 	}
 	return out, nil
 }
+
+// runningTasks returns the number of tasks (threads) on the machine, the
+// denominator of the fourth field of /proc/loadavg.
+func runningTasks() int {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 4 {
+		if _, total, ok := strings.Cut(f[3], "/"); ok {
+			if n, err := strconv.Atoi(total); err == nil {
+				return n
+			}
+		}
+	}
+	return 0
+}

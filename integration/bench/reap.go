@@ -163,13 +163,8 @@ func readDone(path string) (t0 int64, n, retries int, err error) {
 //
 // Usage: orphans N DONE
 func orphansWorkload(args []string) int {
-	if len(args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench orphans N DONE")
-		return 2
-	}
-	n, err := strconv.Atoi(args[0])
-	if err != nil || n < 1 {
-		fmt.Fprintf(os.Stderr, "bench orphans: bad count %q\n", args[0])
+	n, ok := countArgs(args, "orphans N DONE", 1)
+	if !ok {
 		return 2
 	}
 	// The signal mask that forkOrphan sets must stay on this thread.

@@ -3,7 +3,6 @@ package core
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/reaper-init/reaper-init/integration/internal/testenv"
 )
 
@@ -217,37 +215,7 @@ func pidfdIDs() bool {
 // can read from it.
 func TestTerminalRawPath(t *testing.T) {
 	t.Parallel()
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("skipping: cannot open a pseudo-terminal: %v", err)
-	}
-	defer ptmx.Close()
-	cmd := testenv.InitCommand(t, cmdline(nil, helper(t, "core-tty"))...)
-	cmd.Env = append(os.Environ(), "LISTEN_PID=1")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0, Pdeathsig: syscall.SIGKILL}
-	p := start(t, cmd, true)
-	tty.Close()
-	out := &syncBuffer{}
-	go func() { _, _ = io.Copy(out, ptmx) }()
-	var v [4]int
-	waitFor(t, readyTimeout, "the child's report on the terminal", func() bool {
-		var ok bool
-		v, ok = parseTTYReport(out.String())
-		return ok
-	})
-	pid, pgid, ppgid, fg := v[0], v[1], v[2], v[3]
-	if pgid != pid || pgid == ppgid || fg != pgid {
-		t.Errorf("child pid %d, group %d, reaper-init's group %d, foreground group %d: want the child's own group in the foreground", pid, pgid, ppgid, fg)
-	}
-	if _, err := io.WriteString(ptmx, "hello raw\n"); err != nil {
-		t.Fatalf("write to the terminal: %v", err)
-	}
-	waitFor(t, readyTimeout, "the child to read the line from the terminal", func() bool {
-		return strings.Contains(out.String(), "got hello raw")
-	})
-	p.wantExit(0)
-	checkNoTrace(t, out.String())
+	checkTerminal(t, []string{"LISTEN_PID=1"}, "hello raw")
 }
 
 // TestExecErrorsRawPath: the exit codes for a command that cannot be

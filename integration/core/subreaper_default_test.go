@@ -1,7 +1,6 @@
 package core
 
 import (
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -22,26 +21,7 @@ import (
 func TestNotPID1AdoptsOrphansAsSubreaperByDefault(t *testing.T) {
 	t.Parallel()
 	testenv.SkipIfNoSubreaper(t)
-	const n = 20
-	o := newOrphans(t)
-	p := startPlain(t, nil, cmdline(nil, o.command(t, "-n", "20", "-hold"))...)
-	// Orphans that went elsewhere hold reaper-init's output open: let
-	// them and the child go before the process is waited for.
-	t.Cleanup(func() { o.release(t); o.stop(t, 0) })
-	o.waitOrphaned(t)
-	if kids := childrenOf(p.pid); len(kids) != n+1 {
-		t.Errorf("reaper-init has %d children, want %d (the main child and %d adopted orphans)", len(kids), n+1, n)
-	}
-	o.release(t)
-	o.waitDone(t)
-	waitFor(t, zombieTimeout, "reaper-init to reap its adopted orphans", func() bool {
-		return len(childrenOf(p.pid)) == 1 && zombieChildren(p.pid) == 0
-	})
-	o.stop(t, 0)
-	p.wantExit(0)
-	if s := p.stderr.String(); s != "" {
-		t.Errorf("stderr is %q, want nothing at the default verbosity", s)
-	}
+	checkAdopts(t, nil, nil, 20, "at the default verbosity")
 }
 
 // TestNotPID1SubreaperOptOutWithReaperSubreaper0: REAPER_SUBREAPER=0
@@ -69,11 +49,7 @@ func TestNotPID1SubreaperOptOutWithReaperSubreaper0(t *testing.T) {
 func TestNotPID1RefusedSubreaperWarnsOnceAndRunsCommand(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(testenv.Helper(t), "runtime-nosubreaper", testenv.Init(t), "--", testenv.Helper(t), "exit", "7")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "REAPER_") && !strings.HasPrefix(kv, "TINI_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = plainEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	p := start(t, cmd, false)
 	st := p.wait()

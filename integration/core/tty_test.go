@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -36,6 +37,17 @@ func parseTTYReport(out string) (vals [4]int, ok bool) {
 // from the terminal without being stopped by SIGTTIN.
 func TestTerminal(t *testing.T) {
 	t.Parallel()
+	checkTerminal(t, nil, "hello reaper")
+}
+
+// checkTerminal runs core-tty under reaper-init as PID 1 with the extra
+// environment env, in a session whose controlling terminal is a
+// pseudo-terminal on stdin, stdout and stderr. It fails the test unless
+// the child is in a process group of its own, not reaper-init's, that is
+// the terminal's foreground group; reads line, written to the terminal;
+// and reaper-init exits 0 with nothing of a Go trace on the terminal.
+func checkTerminal(t *testing.T, env []string, line string) {
+	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Skipf("skipping: cannot open a pseudo-terminal: %v", err)
@@ -43,6 +55,9 @@ func TestTerminal(t *testing.T) {
 	defer ptmx.Close()
 
 	cmd := testenv.InitCommand(t, cmdline(nil, helper(t, "core-tty"))...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0, Pdeathsig: syscall.SIGKILL}
 	p := start(t, cmd, true)
@@ -67,11 +82,11 @@ func TestTerminal(t *testing.T) {
 		t.Errorf("the terminal's foreground process group is %d, want the child's %d", fg, pgid)
 	}
 
-	if _, err := io.WriteString(ptmx, "hello reaper\n"); err != nil {
+	if _, err := io.WriteString(ptmx, line+"\n"); err != nil {
 		t.Fatalf("write to the terminal: %v", err)
 	}
 	deadline := time.Now().Add(readyTimeout)
-	for !strings.Contains(out.String(), "got hello reaper") {
+	for !strings.Contains(out.String(), "got "+line) {
 		if time.Now().After(deadline) {
 			var states []string
 			for _, s := range testenv.Descendants(p.pid) {

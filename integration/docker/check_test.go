@@ -25,7 +25,7 @@ type health struct {
 // waitHealth polls the container's health until it is want, and returns
 // it; it fails the test (with the probe's last outputs and the logs)
 // after d.
-func waitHealth(t *testing.T, c *testenv.Container, want string, d time.Duration) health {
+func waitHealth(t *testing.T, c *testenv.EngineContainer, want string, d time.Duration) health {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {

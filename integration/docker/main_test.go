@@ -34,15 +34,11 @@ func testImage(t *testing.T) string {
 	busybox := testenv.Busybox(t)
 	initBin, helper := testenv.Init(t), testenv.Helper(t)
 	imageOnce.Do(func() {
-		files, err := testenv.BusyboxFiles(busybox)
+		files, err := testenv.InitImageFiles(busybox, initBin, helper)
 		if err != nil {
 			imageErr = err
 			return
 		}
-		files = append(files,
-			testenv.ImageFile{Src: initBin, Dst: "/reaper-init"},
-			testenv.ImageFile{Src: helper, Dst: "/helper"},
-		)
 		tag := testenv.UniqueName("img")
 		if imageErr = testenv.BuildScratchImage(tag, files); imageErr == nil {
 			imageTag = tag

@@ -47,7 +47,7 @@ func TestDockerKillThroughWrapper(t *testing.T) {
 		opts    []string
 		cmd     []string
 		reaches bool
-		c       *testenv.Container
+		c       *testenv.EngineContainer
 	}
 	runs := []*run{
 		{name: "reaper-init", cmd: withInit(wrapped...), reaches: true},

@@ -71,7 +71,7 @@ func readHost(t *testing.T, path string) string {
 
 // checkMessage checks that the file at path holds one line matching the
 // regular expression want, anchored at both ends, and returns the line.
-func checkMessage(t *testing.T, c *testenv.Container, path, want string) string {
+func checkMessage(t *testing.T, c *testenv.EngineContainer, path, want string) string {
 	t.Helper()
 	got := readHost(t, path)
 	if !regexp.MustCompile(`^` + want + `$`).MatchString(got) {
@@ -179,7 +179,7 @@ func TestDockerTerminationMessageWatch(t *testing.T) {
 
 // stopAsync runs docker stop -t timeout in the background and returns a
 // channel that receives its error when it returns.
-func stopAsync(c *testenv.Container, timeout int) <-chan error {
+func stopAsync(c *testenv.EngineContainer, timeout int) <-chan error {
 	done := make(chan error, 1)
 	go func() {
 		_, err := testenv.DockerOutput(nil, "stop", "-t", strconv.Itoa(timeout), c.Name)

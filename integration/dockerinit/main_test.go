@@ -64,15 +64,11 @@ func images(t *testing.T) *testenv.Dockerd {
 	busybox := testenv.Busybox(t)
 	initBin, helper := testenv.Init(t), testenv.Helper(t)
 	imageOnce.Do(func() {
-		files, err := testenv.BusyboxFiles(busybox)
+		files, err := testenv.InitImageFiles(busybox, initBin, helper)
 		if err != nil {
 			imageErr = err
 			return
 		}
-		files = append(files,
-			testenv.ImageFile{Src: initBin, Dst: "/reaper-init"},
-			testenv.ImageFile{Src: helper, Dst: "/helper"},
-		)
 		if imageErr = d.BuildScratchImage(plainImage, files); imageErr != nil {
 			return
 		}

@@ -63,13 +63,13 @@ func TestDockerSharedPIDPodPauseReapsOrphansOfAppContainers(t *testing.T) {
 				_ = syscall.Kill(c, syscall.SIGKILL)
 			}
 			if !tc.reaps {
-				zombies, _ := waitCensus(pid, reapTimeout, func(z, l int) bool { return z == n })
+				zombies, _ := testenv.WaitCensus(pid, reapTimeout, func(z, l int) bool { return z == n })
 				if zombies != n {
 					t.Errorf("under a pause that does not reap: %d zombies, want all %d orphans", zombies, n)
 				}
 				return
 			}
-			zombies, living := waitCensus(pid, reapTimeout, func(z, l int) bool { return z+l == 0 })
+			zombies, living := testenv.WaitCensus(pid, reapTimeout, func(z, l int) bool { return z+l == 0 })
 			if zombies+living != 0 {
 				t.Errorf("%d zombies and %d living processes left below reaper-init -P after %v, want none", zombies, living, reapTimeout)
 			}

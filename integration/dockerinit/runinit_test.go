@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reaper-init/reaper-init/integration/internal/testenv"
 )
 
 // TestDockerRunInitRunsReaperInitAsDockerInit checks the argument
@@ -17,7 +19,7 @@ func TestDockerRunInitRunsReaperInitAsDockerInit(t *testing.T) {
 	d := images(t)
 	c := d.Run(t, []string{"--init"}, plainImage, "/helper", "container-serve")
 	c.WaitLog("ready pid=", startTimeout)
-	if got, want := hostCmdline(t, c.PID()), "/sbin/docker-init -- /helper container-serve"; got != want {
+	if got, want := testenv.HostCmdline(t, c.PID()), "/sbin/docker-init -- /helper container-serve"; got != want {
 		t.Errorf("PID 1 runs %q, want %q", got, want)
 	}
 	inside, code := c.Exec("/sbin/docker-init", "--version")
@@ -48,19 +50,8 @@ func TestDockerRunInitReapsOrphans(t *testing.T) {
 			if n := orphaned(logs); n != rounds*perRound {
 				t.Fatalf("the workload made %d orphans, want %d; logs:\n%s", n, rounds*perRound, logs)
 			}
-			pid := c.PID()
-			if !tc.init {
-				zombies, _ := waitCensus(pid, reapTimeout, func(z, l int) bool { return z == rounds*perRound })
-				if zombies != rounds*perRound {
-					t.Errorf("without an init: %d zombies below PID 1, want all %d orphans", zombies, rounds*perRound)
-				}
-				return
-			}
-			// Only the server is left below reaper-init.
-			zombies, living := waitCensus(pid, reapTimeout, func(z, l int) bool { return z == 0 && l == 1 })
-			if zombies != 0 || living != 1 {
-				t.Errorf("under docker run --init: %d zombies and %d living processes below PID 1 after %v, want 0 and only the server", zombies, living, reapTimeout)
-			}
+			// Under reaper-init only the server is left below PID 1.
+			testenv.CheckOrphans(t, c.PID(), rounds*perRound, tc.init, reapTimeout, "under docker run --init")
 		})
 	}
 }
@@ -90,7 +81,7 @@ func waitChildren(t *testing.T, pid, n int) {
 	t.Helper()
 	deadline := time.Now().Add(startTimeout)
 	for {
-		_, living := census(pid)
+		_, living := testenv.Census(pid)
 		if living >= n {
 			return
 		}
@@ -106,25 +97,9 @@ func waitChildren(t *testing.T, pid, n int) {
 // reaper-init's documented 127 and 126 when the command cannot start.
 func TestDockerRunInitPassesExitCodes(t *testing.T) {
 	d := images(t)
-	for _, tc := range []struct {
-		name string
-		cmd  []string
-		code int
-	}{
-		{"exit 0", []string{"/helper", "exit", "0"}, 0},
-		{"exit 3", []string{"/helper", "exit", "3"}, 3},
-		{"exit 255", []string{"/helper", "exit", "255"}, 255},
-		{"killed by SIGUSR1", []string{"sh", "-c", "kill -USR1 $$"}, 128 + 10},
-		{"not found", []string{"/no/such/command"}, 127},
-		{"not executable", []string{"/tmp"}, 126},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			code, out := d.RunWait(t, exitTimeout, []string{"--init"}, plainImage, tc.cmd...)
-			if code != tc.code {
-				t.Errorf("docker run --init %s: exit code %d, want %d; output:\n%s", strings.Join(tc.cmd, " "), code, tc.code, out)
-			}
-		})
-	}
+	testenv.CheckInitExitCodes(t, "docker run --init", func(t *testing.T, cmd []string) (int, string) {
+		return d.RunWait(t, exitTimeout, []string{"--init"}, plainImage, cmd...)
+	})
 }
 
 // TestDockerExecOrphansReapedByRunInit: a process tree started with
@@ -151,17 +126,7 @@ func TestDockerExecOrphansReapedByRunInit(t *testing.T) {
 			if code != 0 || strings.TrimSpace(out) != fmt.Sprintf("%d 0", n) {
 				t.Fatalf("docker exec container-spawn: exit %d, output %q", code, out)
 			}
-			if !tc.init {
-				zombies, _ := waitCensus(pid, reapTimeout, func(z, l int) bool { return z == n })
-				if zombies != n {
-					t.Errorf("without an init: %d zombies below PID 1, want the %d orphans of the exec", zombies, n)
-				}
-				return
-			}
-			zombies, living := waitCensus(pid, reapTimeout, func(z, l int) bool { return z == 0 && l == 1 })
-			if zombies != 0 || living != 1 {
-				t.Errorf("under docker run --init: %d zombies and %d living below PID 1 after %v, want 0 and only the server", zombies, living, reapTimeout)
-			}
+			testenv.CheckOrphans(t, pid, n, tc.init, reapTimeout, "under docker run --init")
 		})
 	}
 }

@@ -18,43 +18,6 @@ const (
 	reapTimeout  = 20 * time.Second
 )
 
-// census counts the zombies and the living processes below the host
-// process pid (pid itself not counted).
-func census(pid int) (zombies, living int) {
-	for _, s := range testenv.Descendants(pid) {
-		if s.State == 'Z' {
-			zombies++
-		} else {
-			living++
-		}
-	}
-	return zombies, living
-}
-
-// waitCensus polls census(pid) until done holds or d passes, and returns
-// the last counts.
-func waitCensus(pid int, d time.Duration, done func(zombies, living int) bool) (zombies, living int) {
-	deadline := time.Now().Add(d)
-	for {
-		zombies, living = census(pid)
-		if done(zombies, living) || time.Now().After(deadline) {
-			return zombies, living
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// hostCmdline returns the command line of host process pid, its
-// arguments joined by spaces.
-func hostCmdline(t *testing.T, pid int) string {
-	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		t.Fatalf("read the command line of pid %d: %v", pid, err)
-	}
-	return strings.TrimSuffix(strings.ReplaceAll(string(b), "\x00", " "), " ")
-}
-
 var orphanedRE = regexp.MustCompile(`orphaned=(\d+)`)
 
 // orphaned returns the count of container-orphans' "orphaned=N" line in

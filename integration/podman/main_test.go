@@ -39,15 +39,11 @@ func podman(t *testing.T) *testenv.Podman {
 	initBin, helper := testenv.Init(t), testenv.Helper(t)
 	busybox := testenv.Busybox(t)
 	podmanOnce.Do(func() {
-		files, err := testenv.BusyboxFiles(busybox)
+		files, err := testenv.InitImageFiles(busybox, initBin, helper)
 		if err != nil {
 			pmErr = err
 			return
 		}
-		files = append(files,
-			testenv.ImageFile{Src: initBin, Dst: "/reaper-init"},
-			testenv.ImageFile{Src: helper, Dst: "/helper"},
-		)
 		pm, pmErr = testenv.NewPodman(testenv.PodmanOptions{InitPath: initBin, Image: testImage, Files: files})
 	})
 	if pmErr != nil {

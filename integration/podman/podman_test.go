@@ -19,17 +19,6 @@ const (
 	reapTimeout  = 20 * time.Second
 )
 
-// hostCmdline returns the command line of host process pid, its
-// arguments joined by spaces.
-func hostCmdline(t *testing.T, pid int) string {
-	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		t.Fatalf("read the command line of pid %d: %v", pid, err)
-	}
-	return strings.TrimSuffix(strings.ReplaceAll(string(b), "\x00", " "), " ")
-}
-
 // runsBinary fails the test unless host process pid executes a copy of
 // the file bin (compared byte for byte through /proc/PID/exe, which
 // reaches into the container's mount namespace).
@@ -44,32 +33,7 @@ func runsBinary(t *testing.T, pid int, bin string) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("pid %d (%s) does not run %s", pid, hostCmdline(t, pid), bin)
-	}
-}
-
-// census counts the zombies and the living processes below the host
-// process pid.
-func census(pid int) (zombies, living int) {
-	for _, s := range testenv.Descendants(pid) {
-		if s.State == 'Z' {
-			zombies++
-		} else {
-			living++
-		}
-	}
-	return zombies, living
-}
-
-// waitCensus polls census(pid) until done holds or d passes.
-func waitCensus(pid int, d time.Duration, done func(zombies, living int) bool) (zombies, living int) {
-	deadline := time.Now().Add(d)
-	for {
-		zombies, living = census(pid)
-		if done(zombies, living) || time.Now().After(deadline) {
-			return zombies, living
-		}
-		time.Sleep(50 * time.Millisecond)
+		t.Errorf("pid %d (%s) does not run %s", pid, testenv.HostCmdline(t, pid), bin)
 	}
 }
 
@@ -91,7 +55,7 @@ func TestPodmanRunInitRunsPodmanInitDashDash(t *testing.T) {
 			c := tc.p.Run(t, tc.opts, testImage, "/helper", "container-serve")
 			c.WaitLog("ready pid=", startTimeout)
 			pid := c.PID()
-			if got, want := hostCmdline(t, pid), "/run/podman-init -- /helper container-serve"; got != want {
+			if got, want := testenv.HostCmdline(t, pid), "/run/podman-init -- /helper container-serve"; got != want {
 				t.Errorf("PID 1 runs %q, want %q", got, want)
 			}
 			runsBinary(t, pid, p.InitPath)
@@ -120,17 +84,7 @@ func TestPodmanRunInitReapsOrphans(t *testing.T) {
 			if !strings.Contains(logs, fmt.Sprintf("orphaned=%d", n)) {
 				t.Fatalf("the workload did not make %d orphans; logs:\n%s", n, logs)
 			}
-			pid := c.PID()
-			if !tc.init {
-				if z, _ := waitCensus(pid, reapTimeout, func(z, l int) bool { return z == n }); z != n {
-					t.Errorf("without an init: %d zombies below PID 1, want all %d orphans", z, n)
-				}
-				return
-			}
-			z, l := waitCensus(pid, reapTimeout, func(z, l int) bool { return z == 0 && l == 1 })
-			if z != 0 || l != 1 {
-				t.Errorf("under podman run --init: %d zombies and %d living below PID 1 after %v, want 0 and only the server", z, l, reapTimeout)
-			}
+			testenv.CheckOrphans(t, c.PID(), n, tc.init, reapTimeout, "under podman run --init")
 		})
 	}
 }
@@ -140,25 +94,9 @@ func TestPodmanRunInitReapsOrphans(t *testing.T) {
 // 126 when the command cannot start.
 func TestPodmanRunInitPassesExitCodes(t *testing.T) {
 	p := podman(t)
-	for _, tc := range []struct {
-		name string
-		cmd  []string
-		code int
-	}{
-		{"exit 0", []string{"/helper", "exit", "0"}, 0},
-		{"exit 3", []string{"/helper", "exit", "3"}, 3},
-		{"exit 255", []string{"/helper", "exit", "255"}, 255},
-		{"killed by SIGUSR1", []string{"sh", "-c", "kill -USR1 $$"}, 128 + 10},
-		{"not found", []string{"/no/such/command"}, 127},
-		{"not executable", []string{"/tmp"}, 126},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			code, out := p.RunWait(t, exitTimeout, []string{"--init", "--init-path", p.InitPath}, testImage, tc.cmd...)
-			if code != tc.code {
-				t.Errorf("podman run --init %s: exit code %d, want %d; output:\n%s", strings.Join(tc.cmd, " "), code, tc.code, out)
-			}
-		})
-	}
+	testenv.CheckInitExitCodes(t, "podman run --init", func(t *testing.T, cmd []string) (int, string) {
+		return p.RunWait(t, exitTimeout, []string{"--init", "--init-path", p.InitPath}, testImage, cmd...)
+	})
 }
 
 // TestPodmanStopOfShellUnderRunInitExits143Within2s: podman stop's
@@ -227,7 +165,7 @@ func TestPodmanPodInfraRunsReaperInitAsPause(t *testing.T) {
 	p := podman(t)
 	po := newPod(t, p)
 	pid := po.infraPID(t, p)
-	if got := hostCmdline(t, pid); got != "/catatonit -P" {
+	if got := testenv.HostCmdline(t, pid); got != "/catatonit -P" {
 		t.Errorf("the infra container runs %q, want \"/catatonit -P\" (podman 4.3's pause image)", got)
 	}
 	runsBinary(t, pid, p.InitPath)
@@ -255,7 +193,7 @@ func TestPodmanPodInfraReapsOrphansOfAppContainers(t *testing.T) {
 	for _, c := range adopted {
 		_ = syscall.Kill(c, syscall.SIGKILL)
 	}
-	if z, l := waitCensus(pid, reapTimeout, func(z, l int) bool { return z+l == 0 }); z+l != 0 {
+	if z, l := testenv.WaitCensus(pid, reapTimeout, func(z, l int) bool { return z+l == 0 }); z+l != 0 {
 		t.Errorf("%d zombies and %d living left below the infra container's reaper-init -P after %v, want none", z, l, reapTimeout)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -125,34 +124,32 @@ func UniqueName(prefix string) string {
 	return "reaper-init-test-" + prefix + "-" + hex.EncodeToString(b[:])
 }
 
+// hostDocker is the docker command bound to the machine's engine: the
+// caller's environment (DOCKER_HOST and the rest) decides where it goes.
+// Builds use the classic builder, which works on every engine and needs
+// no buildx.
+type hostDocker struct{}
+
+// Command returns an unstarted docker command.
+func (hostDocker) Command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	return cmd
+}
+
 // DockerOutput runs the docker command with args and returns its
 // standard output, trimmed. The error, if any, carries the command line
-// and the first line of standard error. ctx may be nil: then the command
-// gets a default timeout.
+// and standard error. ctx may be nil: then the command gets a default
+// timeout.
 func DockerOutput(ctx context.Context, args ...string) (string, error) {
-	if ctx == nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.Background(), dockerTimeout)
-		defer cancel()
-	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return strings.TrimSpace(stdout.String()), fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(stdout.String()), nil
+	return engineOutput(hostDocker{}, ctx, args...)
 }
 
 // Docker runs the docker command with args and returns its standard
 // output, trimmed; it fails the test when the command fails.
 func Docker(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := DockerOutput(nil, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return engineMust(t, hostDocker{}, args...)
 }
 
 // ImageFile is one file to put into a test image.
@@ -168,16 +165,32 @@ type ImageFile struct {
 // caller removes the image (RemoveImage), as images are often shared by
 // the tests of a binary. Errors carry the build's output.
 func BuildScratchImage(tag string, files []ImageFile, extra ...string) error {
-	ctxDir, err := os.MkdirTemp("", "reaper-init-image-")
+	dir, err := writeScratchContext(files, extra)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(ctxDir)
-	root := filepath.Join(ctxDir, "rootfs")
+	defer os.RemoveAll(dir)
+	return BuildImage(dir, tag)
+}
+
+// writeScratchContext writes a build context for a FROM-scratch image
+// out of files, followed by the Dockerfile lines extra, into a new
+// temporary directory, and returns it. The caller removes it.
+func writeScratchContext(files []ImageFile, extra []string) (dir string, err error) {
+	dir, err = os.MkdirTemp("", "reaper-init-image-")
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	root := filepath.Join(dir, "rootfs")
 	for _, f := range files {
 		dst := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(f.Dst, "/")))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
+			return "", err
 		}
 		switch {
 		case f.Link != "":
@@ -188,29 +201,21 @@ func BuildScratchImage(tag string, files []ImageFile, extra ...string) error {
 			err = dockerCopyFile(f.Src, dst)
 		}
 		if err != nil {
-			return fmt.Errorf("image file %s: %w", f.Dst, err)
+			return "", fmt.Errorf("image file %s: %w", f.Dst, err)
 		}
 	}
 	dockerfile := "FROM scratch\nCOPY rootfs/ /\n" + strings.Join(extra, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-		return err
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		return "", err
 	}
-	return BuildImage(ctxDir, tag)
+	return dir, nil
 }
 
 // BuildImage builds the Dockerfile in the context directory dir, tagged
 // tag, with --network none and the label DockerLabel. The caller removes
 // the image (RemoveImage). Errors carry the build's output.
 func BuildImage(dir, tag string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", "build", "--network", "none", "--label", DockerLabel, "-q", "-t", tag, dir)
-	// The classic builder works on every engine and needs no buildx.
-	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("docker build -t %s: %v\n%s", tag, err, out)
-	}
-	return nil
+	return engineBuild(hostDocker{}, dir, tag)
 }
 
 // RemoveImage removes the image tag, and any container still using it.
@@ -262,30 +267,27 @@ func BusyboxFiles(busybox string) ([]ImageFile, error) {
 	return files, nil
 }
 
-// Container is a container started by RunContainer.
-type Container struct {
-	Name string
-	t    testing.TB
+// InitImageFiles lists the files of the tests' usual image: busybox in
+// /bin with an empty /tmp (see BusyboxFiles), initBin (the reaper-init
+// under test) at /reaper-init and helper (see Helper) at /helper.
+func InitImageFiles(busybox, initBin, helper string) ([]ImageFile, error) {
+	files, err := BusyboxFiles(busybox)
+	if err != nil {
+		return nil, err
+	}
+	return append(files,
+		ImageFile{Src: initBin, Dst: "/reaper-init"},
+		ImageFile{Src: helper, Dst: "/helper"},
+	), nil
 }
 
-// dockerRunArgs returns the arguments of docker run common to every test
-// container: its name, the label, and no network.
-func dockerRunArgs(name string) []string {
-	return []string{"run", "--name", name, "--label", DockerLabel, "--network", "none"}
-}
-
-// RunContainer starts a detached container from image running cmd, with
-// the docker run options opts (never a network: --network none is always
-// given). The container is removed when the test ends.
-func RunContainer(t testing.TB, opts []string, image string, cmd ...string) *Container {
+// RunContainer starts a detached container on the machine's engine from
+// image running cmd, with the docker run options opts (never a network:
+// --network none is always given). The container is removed when the
+// test ends.
+func RunContainer(t testing.TB, opts []string, image string, cmd ...string) *EngineContainer {
 	t.Helper()
-	name := UniqueName("ctr")
-	c := &Container{Name: name, t: t}
-	t.Cleanup(c.remove)
-	args := append(dockerRunArgs(name), "-d")
-	args = append(append(append(args, opts...), image), cmd...)
-	Docker(t, args...)
-	return c
+	return engineRun(t, hostDocker{}, opts, image, cmd...)
 }
 
 // DockerRunCommand returns an unstarted `docker run` command for image
@@ -295,97 +297,10 @@ func RunContainer(t testing.TB, opts []string, image string, cmd ...string) *Con
 // when the test ends. The second result is the container's name.
 func DockerRunCommand(t testing.TB, opts []string, image string, cmd ...string) (*exec.Cmd, string) {
 	t.Helper()
-	name := UniqueName("ctr")
-	c := &Container{Name: name, t: t}
+	c := &EngineContainer{Name: UniqueName("ctr"), e: hostDocker{}, t: t}
 	t.Cleanup(c.remove)
-	args := append(append(append(dockerRunArgs(name), opts...), image), cmd...)
-	return exec.Command("docker", args...), name
-}
-
-func (c *Container) remove() {
-	_, _ = DockerOutput(nil, "rm", "-f", c.Name)
-}
-
-// PID returns the host PID of the container's PID 1, failing the test
-// when the container is not running.
-func (c *Container) PID() int {
-	c.t.Helper()
-	out := Docker(c.t, "inspect", "--format", "{{.State.Pid}}", c.Name)
-	pid, err := strconv.Atoi(out)
-	if err != nil || pid <= 0 {
-		c.t.Fatalf("container %s is not running (State.Pid %q)", c.Name, out)
-	}
-	return pid
-}
-
-// Logs returns the container's standard output and standard error.
-func (c *Container) Logs() string {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "docker", "logs", c.Name).CombinedOutput()
-	if err != nil {
-		c.t.Fatalf("docker logs %s: %v\n%s", c.Name, err, out)
-	}
-	return string(out)
-}
-
-// WaitLog waits until the container's logs contain s and returns them,
-// failing the test (with the logs) after d.
-func (c *Container) WaitLog(s string, d time.Duration) string {
-	c.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		logs := c.Logs()
-		if strings.Contains(logs, s) {
-			return logs
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("container %s: %q not in its logs after %v; logs:\n%s", c.Name, s, d, logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// Kill sends sig (a name such as USR1, or a number) to the container's
-// PID 1 with docker kill.
-func (c *Container) Kill(sig string) {
-	c.t.Helper()
-	Docker(c.t, "kill", "--signal", sig, c.Name)
-}
-
-// Stop runs `docker stop -t timeout` and returns how long it took.
-func (c *Container) Stop(timeout int) time.Duration {
-	c.t.Helper()
-	start := time.Now()
-	Docker(c.t, "stop", "-t", strconv.Itoa(timeout), c.Name)
-	return time.Since(start)
-}
-
-// Wait waits for the container to exit and returns the exit code that
-// `docker wait` reports, failing the test after d (the container is then
-// killed). The logs are attached to the failure.
-func (c *Container) Wait(d time.Duration) int {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	out, err := DockerOutput(ctx, "wait", c.Name)
-	if err != nil {
-		logs := c.Logs()
-		_, _ = DockerOutput(nil, "kill", c.Name)
-		c.t.Fatalf("container %s did not exit within %v (%v); logs:\n%s", c.Name, d, err, logs)
-	}
-	code, err := strconv.Atoi(out)
-	if err != nil {
-		c.t.Fatalf("docker wait %s: unexpected output %q", c.Name, out)
-	}
-	return code
-}
-
-// Running reports whether the container is still running.
-func (c *Container) Running() bool {
-	c.t.Helper()
-	return Docker(c.t, "inspect", "--format", "{{.State.Running}}", c.Name) == "true"
+	args := append(append(append(engineRunArgs(c.Name), opts...), image), cmd...)
+	return hostDocker{}.Command(context.Background(), args...), c.Name
 }
 
 func dockerFirstLine(b []byte) string {

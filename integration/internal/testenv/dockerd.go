@@ -10,8 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -223,11 +221,7 @@ func (d *Dockerd) Output(ctx context.Context, args ...string) (string, error) {
 // standard output, trimmed; it fails the test when the command fails.
 func (d *Dockerd) Docker(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := d.Output(nil, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return engineMust(t, d, args...)
 }
 
 // BuildScratchImage builds a FROM-scratch image tagged tag on the daemon
@@ -235,40 +229,12 @@ func (d *Dockerd) Docker(t testing.TB, args ...string) string {
 // none and the label DockerLabel. The image goes with the daemon's data
 // root when Close runs.
 func (d *Dockerd) BuildScratchImage(tag string, files []ImageFile, extra ...string) error {
-	ctxDir, err := os.MkdirTemp("", "reaper-init-image-")
+	dir, err := writeScratchContext(files, extra)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(ctxDir)
-	root := filepath.Join(ctxDir, "rootfs")
-	for _, f := range files {
-		dst := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(f.Dst, "/")))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		switch {
-		case f.Link != "":
-			err = os.Symlink(f.Link, dst)
-		case f.Src == "":
-			err = os.MkdirAll(dst, 0o755)
-		default:
-			err = dockerCopyFile(f.Src, dst)
-		}
-		if err != nil {
-			return fmt.Errorf("image file %s: %w", f.Dst, err)
-		}
-	}
-	dockerfile := "FROM scratch\nCOPY rootfs/ /\n" + strings.Join(extra, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
-	defer cancel()
-	cmd := d.Command(ctx, "build", "--network", "none", "--label", DockerLabel, "-q", "-t", tag, ctxDir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("docker build -t %s: %v\n%s", tag, err, out)
-	}
-	return nil
+	defer os.RemoveAll(dir)
+	return engineBuild(d, dir, tag)
 }
 
 // LoadImage copies the image tag from the machine's default engine into
@@ -326,101 +292,10 @@ func (d *Dockerd) Close() error {
 			}
 		}
 	}
-	// The managed containerd is told to stop by the daemon; give it a
-	// moment, then kill whatever still names the directory.
-	var left []int
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		left = processesNaming(d.Dir)
-		if len(left) == 0 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if len(left) > 0 {
-		var desc []string
-		for _, pid := range left {
-			desc = append(desc, fmt.Sprintf("%d %s", pid, cmdline(pid)))
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		errs = append(errs, fmt.Errorf("processes left after dockerd stopped: %s", strings.Join(desc, "; ")))
-	}
-	if mounts := mountsUnder(d.Dir); len(mounts) > 0 {
-		for _, m := range mounts {
-			_ = syscall.Unmount(m, syscall.MNT_DETACH)
-		}
-		errs = append(errs, fmt.Errorf("mounts left after dockerd stopped: %s", strings.Join(mounts, " ")))
-	}
-	if len(mountsUnder(d.Dir)) == 0 {
-		if err := os.RemoveAll(d.Dir); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	// The managed containerd is told to stop by the daemon; removeEngineDir
+	// gives it a moment, then kills whatever still names the directory.
+	errs = append(errs, removeEngineDir(d.Dir, "dockerd stopped")...)
 	return errors.Join(errs...)
-}
-
-// processesNaming returns the processes whose command line contains s.
-func processesNaming(s string) []int {
-	self := os.Getpid()
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		if strings.Contains(cmdline(pid), s) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// cmdline returns /proc/PID/cmdline with spaces between the arguments.
-func cmdline(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
-}
-
-// mountsUnder returns the mount points at or below dir, deepest first.
-func mountsUnder(dir string) []string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; octal escapes for spaces.
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		mp := unescapeMountinfo(fields[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
-}
-
-// unescapeMountinfo undoes the \ooo escapes of /proc/self/mountinfo.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // SkipNoDockerd skips the test because the tests' own dockerd could not

@@ -1,21 +1,25 @@
 package testenv
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// Engine is the command-line client of a container engine of the tests'
-// own: the docker command bound to a Dockerd, or podman bound to a
-// Podman configuration. The two take the same commands and options for
-// everything EngineContainer does.
+// Engine is the command-line client of a container engine: the docker
+// command of the machine's engine, the docker command bound to a Dockerd
+// of the tests' own, or podman bound to a Podman configuration. They take
+// the same commands and options for everything EngineContainer does.
 type Engine interface {
 	// Command returns an unstarted client command with args.
 	Command(ctx context.Context, args ...string) *exec.Cmd
@@ -49,12 +53,32 @@ func engineMust(t testing.TB, e Engine, args ...string) string {
 	return out
 }
 
-// EngineContainer is a container started by Dockerd.Run or Podman.Run.
+// EngineContainer is a container started by RunContainer (on the
+// machine's engine), Dockerd.Run or Podman.Run.
 type EngineContainer struct {
 	// Name is the container's unique name.
 	Name string
 	e    Engine
 	t    testing.TB
+}
+
+// engineRunArgs returns the arguments of run common to every test
+// container: its name, the label, and no network.
+func engineRunArgs(name string) []string {
+	return []string{"run", "--name", name, "--label", DockerLabel, "--network", "none"}
+}
+
+// engineBuild builds the Dockerfile in the context directory dir, tagged
+// tag, with --network none and the label DockerLabel. Errors carry the
+// build's output.
+func engineBuild(e Engine, dir, tag string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	cmd := e.Command(ctx, "build", "--network", "none", "--label", DockerLabel, "-q", "-t", tag, dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("docker build -t %s: %v\n%s", tag, err, out)
+	}
+	return nil
 }
 
 // engineRun starts a detached container from image running cmd, with the
@@ -65,7 +89,7 @@ func engineRun(t testing.TB, e Engine, opts []string, image string, cmd ...strin
 	t.Helper()
 	c := &EngineContainer{Name: UniqueName("ctr"), e: e, t: t}
 	t.Cleanup(c.remove)
-	args := []string{"run", "-d", "--name", c.Name, "--label", DockerLabel, "--network", "none"}
+	args := append(engineRunArgs(c.Name), "-d")
 	args = append(append(append(args, opts...), image), cmd...)
 	engineMust(t, e, args...)
 	return c
@@ -81,8 +105,7 @@ func engineRunWait(t testing.TB, e Engine, timeout time.Duration, opts []string,
 	t.Cleanup(func() { _, _ = engineOutput(e, nil, "rm", "-f", name) })
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	args := []string{"run", "--name", name, "--label", DockerLabel, "--network", "none"}
-	args = append(append(append(args, opts...), image), cmd...)
+	args := append(append(append(engineRunArgs(name), opts...), image), cmd...)
 	out, err := e.Command(ctx, args...).CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("run %s did not end within %v; output:\n%s", strings.Join(cmd, " "), timeout, out)
@@ -227,4 +250,111 @@ func (c *EngineContainer) Wait(d time.Duration) int {
 func (c *EngineContainer) Running() bool {
 	c.t.Helper()
 	return c.Inspect("{{.State.Running}}") == "true"
+}
+
+// engineLeftoverWait bounds the wait for an engine's processes to end
+// once the engine was told to stop them.
+const engineLeftoverWait = 10 * time.Second
+
+// removeEngineDir is the end of an engine's Close: it waits up to
+// engineLeftoverWait for the processes whose command line names dir
+// (containerd, shims, conmon, containers) to end, kills those left,
+// detaches the mounts left at or below dir, and removes dir unless a
+// mount could not be undone. Each leftover is an error saying it was left
+// after the step named by after ("dockerd stopped", "podman rm").
+func removeEngineDir(dir, after string) []error {
+	var errs []error
+	var left []int
+	for deadline := time.Now().Add(engineLeftoverWait); ; time.Sleep(50 * time.Millisecond) {
+		left = processesNaming(dir)
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(left) > 0 {
+		var desc []string
+		for _, pid := range left {
+			desc = append(desc, fmt.Sprintf("%d %s", pid, cmdline(pid)))
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		errs = append(errs, fmt.Errorf("processes left after %s: %s", after, strings.Join(desc, "; ")))
+	}
+	if mounts := mountsUnder(dir); len(mounts) > 0 {
+		for _, m := range mounts {
+			_ = syscall.Unmount(m, syscall.MNT_DETACH)
+		}
+		errs = append(errs, fmt.Errorf("mounts left after %s: %s", after, strings.Join(mounts, " ")))
+	}
+	if len(mountsUnder(dir)) == 0 {
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// processesNaming returns the processes whose command line contains s.
+func processesNaming(s string) []int {
+	self := os.Getpid()
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		if strings.Contains(cmdline(pid), s) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// cmdline returns /proc/PID/cmdline with spaces between the arguments.
+func cmdline(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
+}
+
+// mountsUnder returns the mount points at or below dir, deepest first.
+func mountsUnder(dir string) []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; octal escapes for spaces.
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// unescapeMountinfo undoes the \ooo escapes of /proc/self/mountinfo.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -298,32 +298,7 @@ func (p *Podman) Close() error {
 			}
 		}
 	}
-	var left []int
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		left = processesNaming(p.Dir)
-		if len(left) == 0 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if len(left) > 0 {
-		var desc []string
-		for _, pid := range left {
-			desc = append(desc, fmt.Sprintf("%d %s", pid, cmdline(pid)))
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		errs = append(errs, fmt.Errorf("processes left after podman rm: %s", strings.Join(desc, "; ")))
-	}
-	if mounts := mountsUnder(p.Dir); len(mounts) > 0 {
-		for _, m := range mounts {
-			_ = syscall.Unmount(m, syscall.MNT_DETACH)
-		}
-		errs = append(errs, fmt.Errorf("mounts left after podman rm: %s", strings.Join(mounts, " ")))
-	}
-	if len(mountsUnder(p.Dir)) == 0 {
-		if err := os.RemoveAll(p.Dir); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, removeEngineDir(p.Dir, "podman rm")...)
 	return errors.Join(errs...)
 }
 

@@ -249,13 +249,46 @@ func Descendants(root int) []Stat {
 
 // Zombies counts the zombies among root's descendants.
 func Zombies(root int) int {
-	n := 0
+	zombies, _ := Census(root)
+	return zombies
+}
+
+// Census counts the zombies and the living processes among root's
+// descendants (root itself not counted).
+func Census(root int) (zombies, living int) {
 	for _, s := range Descendants(root) {
 		if s.State == 'Z' {
-			n++
+			zombies++
+		} else {
+			living++
 		}
 	}
-	return n
+	return zombies, living
+}
+
+// WaitCensus polls Census(root) until done holds or d passes, and
+// returns the last counts.
+func WaitCensus(root int, d time.Duration, done func(zombies, living int) bool) (zombies, living int) {
+	deadline := time.Now().Add(d)
+	for {
+		zombies, living = Census(root)
+		if done(zombies, living) || time.Now().After(deadline) {
+			return zombies, living
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// HostCmdline returns the command line of process pid (as seen from
+// here), its arguments joined by spaces, failing the test when it cannot
+// be read.
+func HostCmdline(t testing.TB, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		t.Fatalf("read the command line of pid %d: %v", pid, err)
+	}
+	return strings.TrimSuffix(strings.ReplaceAll(string(b), "\x00", " "), " ")
 }
 
 // ExitCode returns the exit status of a finished command: its code, or
