@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/reaper-init/reaper-init/internal/catch"
@@ -25,6 +26,7 @@ import (
 	"github.com/reaper-init/reaper-init/internal/footprint"
 	"github.com/reaper-init/reaper-init/internal/gosettings"
 	"github.com/reaper-init/reaper-init/internal/logx"
+	"github.com/reaper-init/reaper-init/internal/procfs"
 	"github.com/reaper-init/reaper-init/internal/reap"
 	"github.com/reaper-init/reaper-init/internal/signals"
 	"github.com/reaper-init/reaper-init/internal/spawn"
@@ -144,7 +146,7 @@ func run(args []string) int {
 
 	stats := watch.NewStats()
 	watchOn := cfg.Watch > 0 && (!cfg.Pause || cfg.WatchSet)
-	if watchOn && !procIsOurs() {
+	if watchOn && procfs.OwnNamespace("/proc") != nil {
 		log.Warn("watch: /proc does not belong to this PID namespace (mount a new proc); not watching")
 		watchOn = false
 	}
@@ -293,7 +295,7 @@ func absolute(path string) string {
 func lookupIn(env []string) func(string) (string, bool) {
 	return func(key string) (string, bool) {
 		for i := len(env) - 1; i >= 0; i-- {
-			if k, v, ok := cutEnv(env[i]); ok && k == key {
+			if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
 				return v, true
 			}
 		}
@@ -301,32 +303,15 @@ func lookupIn(env []string) func(string) (string, bool) {
 	}
 }
 
-func cutEnv(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return "", "", false
-}
-
 // withoutVar returns env without the variable name.
 func withoutVar(env []string, name string) []string {
 	out := make([]string, 0, len(env)+1)
 	for _, kv := range env {
-		if k, _, _ := cutEnv(kv); k != name {
+		if k, _, _ := strings.Cut(kv, "="); k != name {
 			out = append(out, kv)
 		}
 	}
 	return out
-}
-
-// procIsOurs reports whether /proc shows this process's PID namespace:
-// under "unshare --pid --fork" without --mount-proc it still shows the
-// host's, and a scan would count the host's processes.
-func procIsOurs() bool {
-	self, err := os.Readlink("/proc/self")
-	return err == nil && self == strconv.Itoa(os.Getpid())
 }
 
 // usageError says on stderr, in one line, what is wrong with the command

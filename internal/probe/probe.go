@@ -66,10 +66,10 @@ package probe
 
 import (
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/reaper-init/reaper-init/internal/logx"
+	"github.com/reaper-init/reaper-init/internal/procfs"
 	"github.com/reaper-init/reaper-init/internal/watch"
 	"golang.org/x/sys/unix"
 )
@@ -103,8 +103,12 @@ func Run(cfg Config, stdout, stderr io.Writer) (code int) {
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = watch.DefaultProcRoot
 	}
-	if err := ownNamespace(cfg.ProcRoot); err != nil {
-		_, _ = io.WriteString(stderr, "reaper-init: check: "+err.Error()+"\n")
+	if err := procfs.OwnNamespace(cfg.ProcRoot); err != nil {
+		line := "reaper-init: check: " + err.Error()
+		if _, foreign := err.(*procfs.ForeignNamespaceError); foreign {
+			line += ": run the check inside the container (docker exec, nsenter -p -m) or mount its proc"
+		}
+		_, _ = io.WriteString(stderr, line+"\n")
 		return ExitError
 	}
 	w := watch.New(watch.Config{
@@ -195,29 +199,6 @@ func appendLimit(b []byte, l watch.Limit) []byte {
 	b = strconv.AppendInt(b, l.Max, 10)
 	b = append(b, " percent="...)
 	return strconv.AppendInt(b, l.Percent(), 10)
-}
-
-// ownNamespace checks that procRoot shows the PID namespace of this
-// process: under "unshare --pid --fork" without --mount-proc, /proc still
-// shows the parent namespace's processes, and a verdict on them would say
-// nothing about this one.
-func ownNamespace(procRoot string) error {
-	self, err := os.Readlink(procRoot + "/self")
-	if err != nil {
-		return err // "readlink /proc/self: no such file or directory": no proc mounted there
-	}
-	if pid := strconv.Itoa(os.Getpid()); self != pid {
-		return &nsError{procRoot: procRoot, self: self, pid: pid}
-	}
-	return nil
-}
-
-// nsError is a /proc that belongs to another PID namespace.
-type nsError struct{ procRoot, self, pid string }
-
-func (e *nsError) Error() string {
-	return e.procRoot + " belongs to another PID namespace (" + e.procRoot + "/self is " + strconv.Quote(e.self) +
-		", this process is " + e.pid + "): run the check inside the container (docker exec, nsenter -p -m) or mount its proc"
 }
 
 // isReaperInit reports whether the zombie parent p is a reaper-init: it
