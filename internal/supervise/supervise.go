@@ -396,9 +396,9 @@ func (s *Supervisor) done() bool {
 	if reap.HasChildren() {
 		return false
 	}
-	if s.cfg.PID1 && rawsys.Kill(-1, 0) == nil {
-		// Others are left that are not our children (they joined the
-		// namespace from outside): look again in a while.
+	if s.othersLeft() {
+		// They tell the init nothing when they exit: look again in a
+		// while.
 		if s.othersAt.IsZero() {
 			s.othersAt = s.clock().Add(othersPoll)
 		}
@@ -430,10 +430,14 @@ func (s *Supervisor) advance() {
 
 // anyoneLeft reports whether any process the init answers for is left.
 func (s *Supervisor) anyoneLeft() bool {
-	if reap.HasChildren() {
-		return true
-	}
-	return s.cfg.PID1 && rawsys.Kill(-1, 0) == nil
+	return reap.HasChildren() || s.othersLeft()
+}
+
+// othersLeft reports whether, as PID 1, processes are left that are not
+// the init's children: they joined the namespace from outside (docker
+// exec, nsenter).
+func (s *Supervisor) othersLeft() bool {
+	return s.cfg.PID1 && kill(-1, 0) == nil
 }
 
 // reapAll collects every child that has exited (and, with job control,
