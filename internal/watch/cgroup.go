@@ -10,14 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// limit is one limit on the PIDs of the namespace and its use.
-type limit struct {
-	kind string // "pid_max" or "cgroup"
-	path string // the file the maximum came from
-	used int64
-	max  int64
-}
-
 // cgroupDir is one cgroup directory that may hold a pids limit.
 type cgroupDir struct {
 	maxPath, currentPath string
@@ -39,12 +31,12 @@ type cgroupResolver struct {
 // kernel.pid_max against the tasks of the last scan, and the cgroup level
 // whose pids.max is nearest to being reached, against its pids.current.
 // A limit that cannot be read, or reads "max", is left out.
-func (w *Watcher) readLimits(ls []limit) []limit {
+func (w *Watcher) readLimits(ls []Limit) []Limit {
 	pidMaxPath := w.cfg.ProcRoot + "/sys/kernel/pid_max"
 	if n, ok := readInt(pidMaxPath); ok && n > 0 {
-		ls = append(ls, limit{kind: "pid_max", path: pidMaxPath, used: int64(w.nTasks), max: n})
+		ls = append(ls, Limit{Kind: "pid_max", Path: pidMaxPath, Used: int64(w.nTasks), Max: n})
 	}
-	var best limit
+	var best Limit
 	for _, d := range w.cg.candidates() {
 		max, ok := readInt(d.maxPath)
 		if !ok || max <= 0 {
@@ -54,11 +46,11 @@ func (w *Watcher) readLimits(ls []limit) []limit {
 		if !ok {
 			continue
 		}
-		if best.max == 0 || cur*best.max > best.used*max {
-			best = limit{kind: "cgroup", path: d.maxPath, used: cur, max: max}
+		if best.Max == 0 || cur*best.Max > best.Used*max {
+			best = Limit{Kind: "cgroup", Path: d.maxPath, Used: cur, Max: max}
 		}
 	}
-	if best.max > 0 {
+	if best.Max > 0 {
 		ls = append(ls, best)
 	}
 	return ls

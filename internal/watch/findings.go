@@ -137,10 +137,7 @@ func (w *Watcher) Limits(dst []Limit) []Limit {
 	if !w.scanned {
 		return dst
 	}
-	for _, l := range w.limits {
-		dst = append(dst, Limit{Kind: l.kind, Path: l.path, Used: l.used, Max: l.max})
-	}
-	return dst
+	return append(dst, w.limits...)
 }
 
 // NearestLimit returns the limit of the last scan with the highest use in
@@ -154,7 +151,7 @@ func (w *Watcher) NearestLimit() (l Limit, ok bool) {
 	if n == nil {
 		return Limit{}, false
 	}
-	return Limit{Kind: n.kind, Path: n.path, Used: n.used, Max: n.max}, true
+	return *n, true
 }
 
 // Holders returns the processes holding the most PIDs at the last scan

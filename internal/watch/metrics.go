@@ -92,11 +92,11 @@ func (w *Watcher) appendMetrics(b []byte) []byte {
 	if len(w.limits) > 0 {
 		b = family(b, "reaper_init_pids_limit", "gauge", "Limits on the PIDs of the namespace: kernel.pid_max, and the nearest pids.max of the cgroup.")
 		for _, l := range w.limits {
-			b = limitSample(b, "reaper_init_pids_limit", l.kind, l.max)
+			b = limitSample(b, "reaper_init_pids_limit", l.Kind, l.Max)
 		}
 		b = family(b, "reaper_init_pids_used", "gauge", "PIDs in use against each limit: the tasks of the namespace, and pids.current of the cgroup.")
 		for _, l := range w.limits {
-			b = limitSample(b, "reaper_init_pids_used", l.kind, max(l.used, 0))
+			b = limitSample(b, "reaper_init_pids_used", l.Kind, max(l.Used, 0))
 		}
 	}
 	b = family(b, "reaper_init_scan_duration_seconds", "gauge", "How long the last scan of /proc took.")

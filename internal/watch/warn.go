@@ -121,14 +121,14 @@ func abs(n int) int {
 }
 
 // nearest returns the limit with the highest use in percent, or nil.
-func (w *Watcher) nearest() *limit {
-	var best *limit
+func (w *Watcher) nearest() *Limit {
+	var best *Limit
 	for i := range w.limits {
 		l := &w.limits[i]
-		if l.max <= 0 {
+		if l.Max <= 0 {
 			continue
 		}
-		if best == nil || l.used*best.max > best.used*l.max {
+		if best == nil || l.Used*best.Max > best.Used*l.Max {
 			best = l
 		}
 	}
@@ -144,20 +144,20 @@ func (w *Watcher) warnPressure() {
 	pw := &w.pwarn
 	warnPct := int64(w.cfg.PIDPressure)
 	l := w.nearest()
-	if l != nil && l.used*100 > l.max*warnPct {
-		pct := l.used * 100 / l.max
-		if pw.active && l.kind == pw.kind && l.path == pw.path && l.max == pw.max &&
+	if l != nil && l.Over(w.cfg.PIDPressure) {
+		pct := l.Percent()
+		if pw.active && l.Kind == pw.kind && l.Path == pw.path && l.Max == pw.max &&
 			abs(int(pct-pw.pct)) < pressureStepPct {
 			return
 		}
-		*pw = pressureWarning{active: true, kind: l.kind, path: l.path, max: l.max, pct: pct, used: l.used}
+		*pw = pressureWarning{active: true, kind: l.Kind, path: l.Path, max: l.Max, pct: pct, used: l.Used}
 		w.lastPressure = *pw
-		line := "warning: PID use near its limit " + logx.KV("limit", l.kind) +
-			" used=" + strconv.FormatInt(l.used, 10) + " max=" + strconv.FormatInt(l.max, 10) +
+		line := "warning: PID use near its limit " + logx.KV("limit", l.Kind) +
+			" used=" + strconv.FormatInt(l.Used, 10) + " max=" + strconv.FormatInt(l.Max, 10) +
 			" percent=" + strconv.FormatInt(pct, 10) + " " + logx.KVInt("processes", len(w.procs)) +
 			" " + logx.KVInt("tasks", w.nTasks) + " " + logx.KV("holders", w.holders())
-		if l.path != "" {
-			line += " " + logx.KV("path", l.path)
+		if l.Path != "" {
+			line += " " + logx.KV("path", l.Path)
 		}
 		w.logf(line)
 		return
@@ -168,18 +168,18 @@ func (w *Watcher) warnPressure() {
 	// Compare with the limit that was warned about, if it is still read.
 	cur := l
 	for i := range w.limits {
-		if w.limits[i].kind == pw.kind && w.limits[i].path == pw.path {
+		if w.limits[i].Kind == pw.kind && w.limits[i].Path == pw.path {
 			cur = &w.limits[i]
 		}
 	}
-	if cur != nil && cur.max > 0 && cur.used*100 >= cur.max*pressureClearPct(warnPct) {
+	if cur != nil && cur.Max > 0 && cur.Used*100 >= cur.Max*pressureClearPct(warnPct) {
 		return
 	}
 	pw.active = false
 	line := "PID use back under its limit " + logx.KV("limit", pw.kind)
-	if cur != nil && cur.max > 0 {
-		line += " used=" + strconv.FormatInt(cur.used, 10) + " max=" + strconv.FormatInt(cur.max, 10) +
-			" percent=" + strconv.FormatInt(cur.used*100/cur.max, 10)
+	if cur != nil && cur.Max > 0 {
+		line += " used=" + strconv.FormatInt(cur.Used, 10) + " max=" + strconv.FormatInt(cur.Max, 10) +
+			" percent=" + strconv.FormatInt(cur.Percent(), 10)
 	}
 	w.logf(line)
 }

@@ -103,7 +103,7 @@ type Watcher struct {
 	pending  table // the scan in progress
 	scanned  bool  // table holds a complete scan
 	scanTime time.Duration
-	limits   []limit
+	limits   []Limit
 	// Zombie sightings: those of the last complete scan, and those of
 	// the scan being analysed. Two maps swapped at each tick, so that
 	// forgetting the zombies that are gone costs a clear, not a sweep.
