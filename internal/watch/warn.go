@@ -67,12 +67,7 @@ func (w *Watcher) warnZombies(now time.Time) {
 		if !say {
 			return
 		}
-		over := 0
-		for _, n := range w.zombies {
-			if int(n) > th {
-				over++
-			}
-		}
+		over := w.ZombieParentsOver(th)
 		*z = zombieWarning{active: true, pid: p.PID, start: p.StartTime, comm: p.Comm, count: count, oldest: w.oldest[top]}
 		w.lastZombie = *z
 		line := "warning: zombies piling up " + logx.KVInt("pid", p.PID) + " " + logx.KV("comm", p.Comm) +

@@ -193,6 +193,20 @@ func TestZombieParentExits(t *testing.T) {
 	}
 }
 
+// TestZombieParentsLeaveOutTheInit: the init's own zombies, about to be
+// reaped, do not make another parent: parents= counts the processes the
+// warning is about.
+func TestZombieParentsLeaveOutTheInit(t *testing.T) {
+	e := newEnv(t, Config{})
+	procfstest.Write(t, e.proc, procfstest.Proc{PID: 7, PPID: 1, Comm: "j", StartTime: 7})
+	e.zombies(1, 1000, 200)
+	e.zombies(7, 2000, 150)
+	expectLine(t, e.tick(time.Second), "warning: zombies piling up ", map[string]string{"pid": "7", "zombies": "150", "parents": ""})
+	if n := e.w.ZombieParentsOver(100); n != 1 {
+		t.Errorf("ZombieParentsOver(100) = %d, want 1", n)
+	}
+}
+
 // TestZombieReusedPID: a new process with the PID of the one warned about
 // is another process.
 func TestZombieReusedPID(t *testing.T) {
