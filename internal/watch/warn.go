@@ -26,7 +26,6 @@ type zombieWarning struct {
 	start  uint64
 	comm   string
 	count  int
-	oldest time.Duration
 }
 
 // pressureWarning is what the last PID-pressure warning said.
@@ -45,7 +44,7 @@ type pressureWarning struct {
 // fell to the threshold or the new one holds a quarter more); it says
 // once that the state cleared when the largest count fell to three
 // quarters of the threshold or below.
-func (w *Watcher) warnZombies(now time.Time) {
+func (w *Watcher) warnZombies() {
 	th := w.cfg.ZombieThreshold
 	z := &w.zwarn
 	top, count := -1, 0
@@ -68,7 +67,7 @@ func (w *Watcher) warnZombies(now time.Time) {
 			return
 		}
 		over := w.ZombieParentsOver(th)
-		*z = zombieWarning{active: true, pid: p.PID, start: p.StartTime, comm: p.Comm, count: count, oldest: w.oldest[top]}
+		*z = zombieWarning{active: true, pid: p.PID, start: p.StartTime, comm: p.Comm, count: count}
 		w.lastZombie = *z
 		line := "warning: zombies piling up " + logx.KVInt("pid", p.PID) + " " + logx.KV("comm", p.Comm) +
 			" " + logx.KVInt("zombies", count)

@@ -345,7 +345,7 @@ func (w *Watcher) finish() error {
 	w.scanned = true
 	w.phase = idle
 	w.limits = w.readLimits(w.limits[:0])
-	w.warnZombies(w.began)
+	w.warnZombies()
 	w.warnPressure()
 	return w.WriteMetrics()
 }
