@@ -64,9 +64,6 @@ func (w *Walker) StartAt(procRoot string, pid int) {
 	w.children(pid)
 }
 
-// Walking reports whether a walk is in progress.
-func (w *Walker) Walking() bool { return w.active }
-
 // Visited reports whether the walk in progress has visited pid.
 func (w *Walker) Visited(pid int) bool {
 	_, ok := w.seen[int32(pid)]
@@ -83,9 +80,6 @@ func (w *Walker) Claim(pid int) bool {
 	w.seen[int32(pid)] = struct{}{}
 	return true
 }
-
-// Stop ends the walk in progress.
-func (w *Walker) Stop() { w.active = false }
 
 // Step visits at most max descendants, calling fn for each; a false
 // from fn ends the walk. It reports whether the walk is over. The *Proc

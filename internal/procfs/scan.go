@@ -23,7 +23,8 @@ const (
 // first scan of a namespace it allocates nothing (command names are
 // interned). A Scanner is not safe for concurrent use.
 type Scanner struct {
-	dfd     int // the directory being scanned, -1 between scans
+	dfd     int    // the directory being scanned, -1 between scans
+	root    string // its path, for errors
 	dirents []byte
 	off     int // next dirent in dirents[:end]
 	end     int
@@ -56,7 +57,7 @@ func (s *Scanner) Start(procRoot string) error {
 	if err != nil {
 		return &os.PathError{Op: "open", Path: procRoot, Err: err}
 	}
-	s.dfd, s.off, s.end = fd, 0, 0
+	s.dfd, s.root, s.off, s.end = fd, procRoot, 0, 0
 	return nil
 }
 
@@ -67,9 +68,6 @@ func (s *Scanner) Stop() {
 		s.dfd = -1
 	}
 }
-
-// Scanning reports whether a scan is in progress.
-func (s *Scanner) Scanning() bool { return s.dfd >= 0 }
 
 // Step reads at most max processes of the scan in progress (and at most
 // one more batch of directory entries), calling fn for each, and reports
@@ -91,7 +89,7 @@ func (s *Scanner) Step(max int, fn func(*Proc)) (done bool, err error) {
 			batches++
 			if err != nil {
 				s.Stop()
-				return true, &os.PathError{Op: "getdents", Path: "/proc", Err: err}
+				return true, &os.PathError{Op: "getdents", Path: s.root, Err: err}
 			}
 			if n <= 0 {
 				s.Stop()
