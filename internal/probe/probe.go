@@ -147,11 +147,7 @@ func verdict(w *watch.Watcher, procRoot string) (out []byte, unhealthy bool) {
 			continue
 		}
 		line := "unhealthy: zombies piling up " + logx.KVInt("pid", p.PID) + " " + logx.KV("comm", p.Comm) +
-			" " + logx.KVInt("zombies", p.Zombies)
-		if p.Oldest > 0 {
-			line += " oldest=" + p.Oldest.String()
-		}
-		line += " " + logx.KVInt("threshold", th)
+			" " + logx.KVInt("zombies", p.Zombies) + " " + logx.KVInt("threshold", th)
 		zombieLines = append(zombieLines, line)
 	}
 	for i, line := range zombieLines {
