@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/reaper-init/reaper-init/internal/logx"
 	"github.com/reaper-init/reaper-init/internal/signals"
 	"golang.org/x/sys/unix"
 )
@@ -228,34 +229,13 @@ func appendSig(b []byte, key string, sig unix.Signal) []byte {
 	return append(b, signals.Name(sig)...)
 }
 
-// needsQuote reports whether v must be quoted to stay one field of one
-// line: the rule of logx.KV.
-func needsQuote(v string) bool {
-	if v == "" {
-		return true
-	}
-	for i := 0; i < len(v); {
-		r, size := utf8.DecodeRuneInString(v[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			return true
-		case r == ' ' || r == '"' || r == '=' || r == '\\' || r == '`':
-			return true
-		case !strconv.IsPrint(r):
-			return true
-		}
-		i += size
-	}
-	return false
-}
-
 // appendValue appends v in at most max bytes (max >= 8): as it is when it
 // needs no quotes and fits, quoted with strconv.Quote's escapes when that
 // fits, else quoted and cut in the middle (see AppendFinal). With nested
 // the result is escaped once more, as the inside of another quoted value:
 // every backslash and quote doubled, and counted against max.
 func appendValue(b []byte, v string, max int, nested bool) []byte {
-	if !needsQuote(v) && len(v) <= max {
+	if !logx.NeedsQuote(v) && len(v) <= max {
 		return append(b, v...)
 	}
 	q := 1 // the quote mark, escaped once more when nested

@@ -75,13 +75,17 @@ func (l *Logger) print(level int, severity, msg string) {
 // KV formats one key=value field, quoting the value when it is empty or
 // holds spaces, quotes, '=' or control characters.
 func KV(key, value string) string {
-	if needsQuote(value) {
+	if NeedsQuote(value) {
 		value = strconv.Quote(value)
 	}
 	return key + "=" + value
 }
 
-func needsQuote(v string) bool {
+// NeedsQuote reports whether v must be quoted (with strconv.Quote) to
+// stay one value of one key=value field of one line, the rule of KV:
+// empty, holding a space, a quote, '=', a backslash or a backquote, not
+// valid UTF-8, or holding anything unprintable.
+func NeedsQuote(v string) bool {
 	if v == "" || strings.ContainsAny(v, " \"=\\`") || !utf8.ValidString(v) {
 		return true
 	}
