@@ -32,7 +32,7 @@ func newEnding(cfg *cli.Config, log *logx.Logger) *theEnd {
 	e := &theEnd{log: log, oom: ending.NewOOMCounter("", "")}
 	f, err := ending.NewFile(cfg.TerminationLog, cfg.TerminationLog != "")
 	if err != nil {
-		log.Warn("termination log: " + err.Error())
+		log.Warn(err.Error()) // "termination log PATH: ..."
 	}
 	e.file = f
 	e.sum.Grace = cfg.Grace
@@ -57,7 +57,7 @@ func (e *theEnd) stopping(sig unix.Signal, at time.Time, sent unix.Signal, child
 	e.sum.Running = running(child)
 	e.watchSaw(w)
 	if err := e.file.WriteProvisional(&e.sum); err != nil {
-		e.log.Debug("termination log: " + err.Error())
+		e.log.Debug(err.Error())
 	}
 }
 
@@ -129,7 +129,7 @@ func (e *theEnd) watchSaw(w *watch.Watcher) bool {
 func (e *theEnd) finish(code int, unusual bool) int {
 	e.sum.Exit = code
 	if err := e.file.WriteFinal(&e.sum); err != nil {
-		e.log.Debug("termination log: " + err.Error())
+		e.log.Debug(err.Error())
 	}
 	if unusual || e.log.Enabled(logx.LevelInfo) {
 		e.buf = e.sum.AppendFinal(e.buf[:0])
