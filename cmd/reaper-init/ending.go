@@ -22,10 +22,6 @@ type theEnd struct {
 	log  *logx.Logger
 	dump unix.Signal // --dump-signal, named when it was sent
 	buf  []byte
-	// counting: the OOM counter has its baseline. Without one (the init
-	// ended before it was taken), a count above 0 counts as new: the
-	// container's cgroup is the init's own.
-	counting bool
 }
 
 func newEnding(cfg *cli.Config, log *logx.Logger) *theEnd {
@@ -45,9 +41,7 @@ func newEnding(cfg *cli.Config, log *logx.Logger) *theEnd {
 // has started (the Later of the loop): reading the cgroup files costs a
 // dozen system calls that a short-lived command need not wait for.
 func (e *theEnd) startCounting() {
-	if !e.counting {
-		e.counting = e.oom.Start() == nil
-	}
+	_ = e.oom.Start()
 }
 
 // stopping writes the provisional summary when the first terminating
@@ -68,8 +62,11 @@ func (e *theEnd) record(out supervise.Outcome, w *watch.Watcher) bool {
 	if out.Exited {
 		s.Child = ending.ChildStatus(out.Status)
 		if out.Status.Signaled() && out.Status.Signal() == unix.SIGKILL {
-			if !e.counting {
-				e.oom.StartAtZero()
+			if e.oom.Path() == "" {
+				// No baseline (the init ended before it was taken):
+				// a count above 0 counts as new, the container's
+				// cgroup being the init's own.
+				_ = e.oom.StartAtZero()
 			}
 			s.OOMKills, _ = e.oom.Since()
 		}

@@ -46,9 +46,8 @@ var ErrNoOOMCounter = errors.New("no oom_kill counter in the memory cgroup")
 // is nearly always the main child's tree.
 type OOMCounter struct {
 	procRoot, cgroupRoot string
-	file                 string // the counter's file, once found
+	file                 string // the counter's file, once Start found it
 	base                 int64  // the count at Start
-	started              bool
 	buf                  [512]byte
 }
 
@@ -69,11 +68,11 @@ func NewOOMCounter(procRoot, cgroupRoot string) *OOMCounter {
 // init starts, before the child runs. On error, Since will report
 // nothing.
 func (c *OOMCounter) Start() error {
-	c.started = false
+	c.file = ""
 	for _, name := range c.candidates() {
 		n, err := c.read(name)
 		if err == nil {
-			c.file, c.base, c.started = name, n, true
+			c.file, c.base = name, n
 			return nil
 		}
 	}
@@ -95,7 +94,7 @@ func (c *OOMCounter) StartAtZero() error {
 // the main child has died of SIGKILL. It returns 0 and an error when
 // Start found no counter or the file can no longer be read.
 func (c *OOMCounter) Since() (int64, error) {
-	if !c.started {
+	if c.file == "" {
 		return 0, ErrNoOOMCounter
 	}
 	n, err := c.read(c.file)
