@@ -80,19 +80,12 @@ func (e *theEnd) record(out supervise.Outcome, w *watch.Watcher) bool {
 	if out.Dumped {
 		s.Dump = e.dump
 	}
-	switch out.KilledBy {
-	case supervise.KilledGrace:
-		s.Kill = ending.KilledByGrace
-	case supervise.KilledSecond:
-		s.Kill = ending.KilledBySecondSignal
-	case supervise.KilledDrain:
-		s.Kill = ending.KilledInDrain
-	}
-	if out.KilledBy != supervise.NotKilled {
-		s.Killed = ending.Procs{Count: out.Killed, First: ending.Proc(out.FirstKilled)}
+	s.Kill = out.KilledBy
+	if out.KilledBy != ending.NotKilled {
+		s.Killed = ending.Procs{Count: out.Killed, First: out.FirstKilled}
 	}
 	if out.Drained {
-		s.Drained = ending.Procs{Count: out.DrainCount, First: ending.Proc(out.DrainFirst)}
+		s.Drained = ending.Procs{Count: out.DrainCount, First: out.DrainFirst}
 	}
 	warned := e.watchSaw(w)
 	switch s.Reason() {

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/reaper-init/reaper-init/internal/ending"
 	"github.com/reaper-init/reaper-init/internal/logx"
 	"github.com/reaper-init/reaper-init/internal/procfs"
 	"github.com/reaper-init/reaper-init/internal/rawsys"
@@ -11,12 +12,6 @@ import (
 	"github.com/reaper-init/reaper-init/internal/signals"
 	"golang.org/x/sys/unix"
 )
-
-// Proc names a process in an Outcome.
-type Proc struct {
-	PID  int
-	Comm string
-}
 
 // Outcome is how the loop ended: what the termination summary and the
 // exit code are made of.
@@ -28,7 +23,7 @@ type Outcome struct {
 	Code   int
 	// Main is the main child as last seen (its command name is read when
 	// it has to be killed).
-	Main Proc
+	Main ending.Proc
 	// Received is the first terminating signal that arrived, as
 	// received, at SignalAt; Signal is what the rewrite table made of it
 	// (0: dropped), and Forwarded says that reached the child.
@@ -49,29 +44,18 @@ type Outcome struct {
 	// Killed counts the processes reaped after it that died of it;
 	// FirstKilled is the main child when it was one of them, else the
 	// first reaped.
-	KilledBy    KillCause
+	KilledBy    ending.KillCause
 	Killed      int
-	FirstKilled Proc
+	FirstKilled ending.Proc
 	// DrainCount is how many processes the drain (or pause mode's end)
 	// found still running and sent SIGTERM, DrainFirst the first of them.
 	DrainCount int
-	DrainFirst Proc
+	DrainFirst ending.Proc
 	// Settled: the init gave up waiting for killed processes.
 	Settled bool
 	// Err is set when the loop could not run at all.
 	Err error
 }
-
-// KillCause is why the init sent SIGKILL to everything it answers for.
-type KillCause uint8
-
-// The causes.
-const (
-	NotKilled    KillCause = iota
-	KilledGrace            // the grace period (or the dump wait) ran out, the main child alive
-	KilledSecond           // a second terminating signal, the main child alive
-	KilledDrain            // the main child had ended; the drain had to kill
-)
 
 // walkJob is a walk of the process tree in progress: it signals what it
 // finds (as a subreaper) or only counts it (as PID 1, whose kill(-1) has
@@ -84,7 +68,7 @@ type walkJob struct {
 	drain     bool        // the drain's walk: its count goes in the Outcome
 	self      int         // the init's PID, parent of the zombies the drain counts
 	count     int
-	names     []Proc
+	names     []ending.Proc
 }
 
 // sendAll sends sig, once each, to every process the init answers for: as
@@ -156,7 +140,7 @@ func (s *Supervisor) visit(p *procfs.Proc) bool {
 func (s *Supervisor) count(pid int, comm string) {
 	s.walk.count++
 	if len(s.walk.names) < logListMax {
-		s.walk.names = append(s.walk.names, Proc{PID: pid, Comm: comm})
+		s.walk.names = append(s.walk.names, ending.Proc{PID: pid, Comm: comm})
 	}
 }
 
@@ -193,15 +177,15 @@ func (s *Supervisor) killAll(why string) {
 		return
 	}
 	if s.cfg.Child > 0 && !s.mainDone {
-		s.out.Main = Proc{PID: s.cfg.Child, Comm: procfs.Comm(s.cfg.ProcRoot, s.cfg.Child)}
+		s.out.Main = ending.Proc{PID: s.cfg.Child, Comm: procfs.Comm(s.cfg.ProcRoot, s.cfg.Child)}
 	}
 	switch {
 	case s.ended():
-		s.out.KilledBy = KilledDrain
+		s.out.KilledBy = ending.KilledInDrain
 	case s.out.SecondSignal:
-		s.out.KilledBy = KilledSecond
+		s.out.KilledBy = ending.KilledBySecondSignal
 	default:
-		s.out.KilledBy = KilledGrace
+		s.out.KilledBy = ending.KilledByGrace
 	}
 	s.phase = killed
 	s.updateFast()

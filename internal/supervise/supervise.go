@@ -47,6 +47,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/reaper-init/reaper-init/internal/ending"
 	"github.com/reaper-init/reaper-init/internal/logx"
 	"github.com/reaper-init/reaper-init/internal/procfs"
 	"github.com/reaper-init/reaper-init/internal/rawsys"
@@ -487,7 +488,7 @@ func (s *Supervisor) reaped(pid int, ws reap.Status, comm string) {
 			if main && comm == "" {
 				comm = s.out.Main.Comm
 			}
-			s.out.FirstKilled = Proc{PID: pid, Comm: comm}
+			s.out.FirstKilled = ending.Proc{PID: pid, Comm: comm}
 		}
 	}
 	if main {
@@ -515,7 +516,7 @@ func status(ws reap.Status) string {
 func kill(pid int, sig unix.Signal) error { return rawsys.Kill(pid, sig) }
 
 // describe formats a process list for one log line.
-func describe(count int, procs []Proc) string {
+func describe(count int, procs []ending.Proc) string {
 	line := logx.KVInt("count", count)
 	for i, p := range procs {
 		if i == logListMax {
