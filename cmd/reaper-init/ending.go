@@ -137,11 +137,15 @@ const (
 )
 
 // running counts the init's living descendants, the main child first.
-func running(child int) ending.Procs {
-	var ps ending.Procs
-	if child > 0 {
-		ps.First = ending.Proc{PID: child, Comm: procfs.Comm("/proc", child)}
-	}
+func running(child int) (ps ending.Procs) {
+	ps.First.PID = child
+	// The main child's name comes from the walk, which reads it anyway,
+	// or from its comm file when the walk does not get to it.
+	defer func() {
+		if child > 0 && ps.First.Comm == "" {
+			ps.First.Comm = procfs.Comm("/proc", child)
+		}
+	}()
 	w := procfs.NewWalker()
 	if w.Start("/proc") != nil {
 		if child > 0 {
@@ -153,7 +157,10 @@ func running(child int) ending.Procs {
 	for !w.Step(64, func(p *procfs.Proc) bool {
 		if p.Living() {
 			ps.Count++
-			if ps.First.PID == 0 {
+			switch {
+			case p.PID == child:
+				ps.First.Comm = p.Comm
+			case ps.First.PID == 0:
 				ps.First = ending.Proc{PID: p.PID, Comm: p.Comm}
 			}
 		}
