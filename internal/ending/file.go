@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
@@ -225,7 +226,7 @@ func (f *File) create() (int, *unix.Stat_t, error) {
 		return -1, nil, err
 	}
 	var st unix.Stat_t
-	err = fchmod(fd, createMode)
+	err = rawsys.Fchmod(fd, createMode)
 	if err == nil {
 		err = fstat(fd, &st)
 	}
@@ -303,15 +304,6 @@ func openRetry(path string, flags int, mode uint32) (int, error) {
 func fstat(fd int, st *unix.Stat_t) error {
 	for {
 		err := unix.Fstat(fd, st)
-		if err != unix.EINTR {
-			return err
-		}
-	}
-}
-
-func fchmod(fd int, mode uint32) error {
-	for {
-		err := unix.Fchmod(fd, mode)
 		if err != unix.EINTR {
 			return err
 		}
