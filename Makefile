@@ -96,7 +96,7 @@ $(DIST_BINS): dist/reaper-init-linux-%: FORCE
 IMAGE      ?= reaper-init:$(VERSION)
 IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
 
-image: dist
+image: dist/reaper-init-linux-$(IMAGE_ARCH)
 	docker build --network none -f build/image/Dockerfile \
 		--build-arg TARGETARCH=$(IMAGE_ARCH) --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
