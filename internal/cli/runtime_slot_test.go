@@ -40,6 +40,9 @@ func TestEnvironmentForms(t *testing.T) {
 		{env: []string{"REAPER_STOP_SIGNALS=TERM,WINCH"}, want: func(c *Config) {
 			c.Stop = signals.Set(0).Add(unix.SIGTERM).Add(unix.SIGWINCH)
 		}},
+		{env: []string{"REAPER_STOP_SIGNALS=TERM WINCH"}, want: func(c *Config) {
+			c.Stop = signals.Set(0).Add(unix.SIGTERM).Add(unix.SIGWINCH)
+		}},
 		{args: []string{"--stop-signals", "SIGRTMIN+3"}, want: func(c *Config) { c.Stop = signals.Set(0).Add(37) }},
 		{env: []string{"REAPER_TERMINATION_LOG=off"}, want: func(c *Config) { c.TerminationLog = "off" }},
 		{args: []string{"--termination-log", "/tmp/t"}, want: func(c *Config) { c.TerminationLog = "/tmp/t" }},

@@ -65,25 +65,28 @@ func (s Set) String() string {
 // termination summary.
 const DefaultStop = Set(1<<(unix.SIGTERM-1) | 1<<(unix.SIGINT-1) | 1<<(unix.SIGQUIT-1) | 1<<(unix.SIGHUP-1))
 
-// ParseSet reads a comma-separated list of signal names or numbers
-// ("TERM,INT,WINCH", "SIGRTMIN+3"). SIGKILL and SIGSTOP, which never
-// reach the init, are refused, and so is an empty list.
+// ParseSet reads a list of signal names or numbers separated by commas or
+// spaces, as the other lists of the command line and the environment are
+// ("TERM,INT,WINCH", "TERM WINCH", "SIGRTMIN+3"). SIGKILL and SIGSTOP,
+// which never reach the init, are refused, and so are an empty list and
+// an empty item between two commas.
 func ParseSet(list string) (Set, error) {
 	var s Set
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		sig, err := Parse(f)
-		if err != nil {
-			return 0, err
+	for _, item := range strings.Split(list, ",") {
+		names := strings.Fields(item)
+		if len(names) == 0 {
+			names = []string{""} // an empty item: Parse says why not
 		}
-		if sig == unix.SIGKILL || sig == unix.SIGSTOP {
-			return 0, errorf(Name(sig) + " cannot be caught")
+		for _, f := range names {
+			sig, err := Parse(f)
+			if err != nil {
+				return 0, err
+			}
+			if sig == unix.SIGKILL || sig == unix.SIGSTOP {
+				return 0, errorf(Name(sig) + " cannot be caught")
+			}
+			s = s.Add(sig)
 		}
-		s = s.Add(sig)
 	}
 	return s, nil
 }
-
-// Terminating reports whether sig is in the default set of terminating
-// signals (TERM, INT, QUIT, HUP).
-func Terminating(sig unix.Signal) bool { return DefaultStop.Has(sig) }

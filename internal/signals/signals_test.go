@@ -186,11 +186,11 @@ func TestForwardable(t *testing.T) {
 	}
 }
 
-func TestTerminating(t *testing.T) {
+func TestDefaultStop(t *testing.T) {
 	want := map[unix.Signal]bool{unix.SIGTERM: true, unix.SIGINT: true, unix.SIGQUIT: true, unix.SIGHUP: true}
 	for sig := unix.Signal(0); sig <= Max+1; sig++ {
-		if got := Terminating(sig); got != want[sig] {
-			t.Errorf("Terminating(%s) = %v, want %v", Name(sig), got, want[sig])
+		if got := DefaultStop.Has(sig); got != want[sig] {
+			t.Errorf("DefaultStop.Has(%s) = %v, want %v", Name(sig), got, want[sig])
 		}
 	}
 }
@@ -211,7 +211,10 @@ func TestParseSet(t *testing.T) {
 	if got := s.String(); got != "SIGHUP,SIGTERM,SIGWINCH,SIGRTMIN+3" {
 		t.Errorf("String() = %q", got)
 	}
-	for _, bad := range []string{"", "TERM,", "KILL", "TERM,STOP", "FOO", "0"} {
+	if spaced, err := ParseSet("TERM  sigwinch\tSIGRTMIN+3, 1"); err != nil || spaced != s {
+		t.Errorf("ParseSet of the list separated by spaces = %s, %v; want %s", spaced, err, s)
+	}
+	for _, bad := range []string{"", " ", "TERM,", "TERM, ,INT", "KILL", "TERM STOP", "TERM,STOP", "FOO", "0"} {
 		if _, err := ParseSet(bad); err == nil {
 			t.Errorf("ParseSet(%q) accepted", bad)
 		}
