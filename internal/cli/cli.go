@@ -70,8 +70,8 @@ const (
 
 // Config is everything the command line and environment decide.
 type Config struct {
-	Command     []string         // the child's argv; never empty unless Help or Version
-	Subreaper   bool             // -s: register as child subreaper when not PID 1
+	Command     []string         // the child's argv; never empty unless Help, Version, Check or Pause
+	Subreaper   bool             // -s or TINI_SUBREAPER: a subreaper when not PID 1, whatever REAPER_SUBREAPER says
 	SingleChild bool             // -c: signal the child only, not its group
 	Rewrites    signals.Rewrites // -r S:R
 	RemapExit   [256]bool        // -e CODE: exit 0 when the child exits with CODE

@@ -39,6 +39,8 @@ func FuzzParse(f *testing.F) {
 		{"cmd", "REAPER_SUBREAPER=maybe"},
 		{"--check\x00--pid-pressure=90\x00--zombie-threshold\x0050", ""},
 		{"-e\x00--check\x00--check", "REAPER_PID_PRESSURE=101"},
+		{"-P", ""},
+		{"", "REAPER_PAUSE=1"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -84,8 +86,11 @@ func FuzzParse(f *testing.F) {
 // checkConfig checks the invariants of a Config that Parse accepted.
 func checkConfig(t *testing.T, args []string, cfg *Config) {
 	t.Helper()
-	if len(cfg.Command) == 0 && !cfg.Help && !cfg.Version && !cfg.Check {
-		t.Fatalf("Parse(%q): empty command without -h, -V or --check", args)
+	if len(cfg.Command) == 0 && !cfg.Help && !cfg.Version && !cfg.Check && !cfg.Pause {
+		t.Fatalf("Parse(%q): empty command without -h, -V, --check or -P", args)
+	}
+	if cfg.Pause && len(cfg.Command) > 0 && !cfg.Help && !cfg.Version {
+		t.Fatalf("Parse(%q): a command in pause mode", args)
 	}
 	if cfg.Check && len(cfg.Command) > 0 && !cfg.Help && !cfg.Version {
 		t.Fatalf("Parse(%q): a command with --check", args)
