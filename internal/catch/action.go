@@ -25,7 +25,3 @@ func handlerAction() sigactiont {
 	setRestorer(&a)
 	return a
 }
-
-func handlerOf(a *sigactiont) uintptr { return a.handler }
-
-func setHandlerOf(a *sigactiont, h uintptr) { a.handler = h }

@@ -24,26 +24,21 @@ const (
 // Signal numbers the handler treats specially (the same on every
 // architecture reaper-init ships for).
 const (
-	sigHUP    = 1
-	sigILL    = 4
-	sigTRAP   = 5
-	sigABRT   = 6
-	sigBUS    = 7
-	sigFPE    = 8
-	sigKILL   = 9
-	sigSEGV   = 11
-	sigPIPE   = 13
-	sigCHLD   = 17
-	sigCONT   = 18
-	sigSTOP   = 19
-	sigTTIN   = 21
-	sigTTOU   = 22
-	sigURG    = 23
-	sigXCPU   = 24
-	sigXFSZ   = 25
-	sigPROF   = 27
-	sigSYS    = 31
-	sigRTLast = 34 // the last of 32-34, which the C library and Go reserve
+	sigILL  = 4
+	sigTRAP = 5
+	sigBUS  = 7
+	sigFPE  = 8
+	sigKILL = 9
+	sigSEGV = 11
+	sigPIPE = 13
+	sigSTOP = 19
+	sigTTIN = 21
+	sigTTOU = 22
+	sigURG  = 23
+	sigXCPU = 24
+	sigXFSZ = 25
+	sigPROF = 27
+	sigSYS  = 31
 )
 
 // State shared with the handler. The handler reads it with plain or
@@ -121,7 +116,7 @@ func install() {
 				missed |= bit(sig)
 				continue
 			}
-			if h := handlerOf(&old); h > 1 {
+			if h := old.handler; h > 1 {
 				chainTo[sig] = h // the runtime's; 0 and 1 are SIG_DFL and SIG_IGN
 			}
 		}
@@ -282,18 +277,25 @@ func Handled() uint64 {
 // action, and closes the pipe: for a mode of reaper-init that is not an
 // init (the health probe), where a SIGTERM must simply end the process.
 func Uninstall() {
-	var act sigactiont
 	for sig := 1; sig <= Max; sig++ {
 		if sig == sigKILL || sig == sigSTOP || missed&bit(sig) != 0 {
 			continue
 		}
-		act = handlerAction()
-		setHandlerOf(&act, chainTo[sig]) // 0 is SIG_DFL
-		rtSigaction(sig, &act, nil)
+		giveBack(sig)
 	}
 	if pipeR >= 0 {
 		rawSyscall6(sysClose, uintptr(pipeR), 0, 0, 0, 0, 0)
 		rawSyscall6(sysClose, uintptr(pipeW), 0, 0, 0, 0, 0)
 		pipeR, pipeW = -1, -1
 	}
+}
+
+// giveBack puts back, in place of the package's handler for sig, the
+// runtime's (or SIG_DFL, 0, where the runtime had none), as if the
+// package had never been installed.
+func giveBack(sig int) (errno uintptr) {
+	act := handlerAction()
+	act.handler = chainTo[sig]
+	_, e := rtSigaction(sig, &act, nil)
+	return e
 }
