@@ -312,8 +312,9 @@ func anyRunning(stats []string) bool {
 // pids cgroups this program is in.
 func pidRoom() (int, string) {
 	tasks := runningTasks()
-	room := pidMax() - 300 - tasks
-	why := fmt.Sprintf("kernel.pid_max is %d and %d tasks run", pidMax(), tasks)
+	pm := pidMax()
+	room := pm - 300 - tasks
+	why := fmt.Sprintf("kernel.pid_max is %d and %d tasks run", pm, tasks)
 	if n, ok := readSysInt("/proc/sys/kernel/threads-max"); ok && n-tasks < room {
 		room, why = n-tasks, fmt.Sprintf("kernel.threads-max is %d and %d tasks run", n, tasks)
 	}

@@ -3,7 +3,10 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -62,8 +65,47 @@ func TestPIDRoom(t *testing.T) {
 		t.Skip("no /proc/loadavg")
 	}
 	room, why := pidRoom()
-	if room < 0 || room > pidMax() || why == "" {
-		t.Errorf("pidRoom() = %d, %q; pid_max is %d", room, why, pidMax())
+	pm := pidMax()
+	if room < 0 || room > max(pm-300-crowdReserve, 0) {
+		t.Errorf("pidRoom() = %d, %q: want 0 to %d (pid_max %d, less the 300 skipped on wrap-around and the %d kept free)",
+			room, why, max(pm-300-crowdReserve, 0), pm, crowdReserve)
+	}
+	// why names the bound that room is computed from: room is what that
+	// bound leaves, less crowdReserve, and the bound is the tightest.
+	threadsMax, threadsOK := readSysInt("/proc/sys/kernel/threads-max")
+	var left int
+	if m := regexp.MustCompile(`^kernel\.pid_max is (\d+) and (\d+) tasks run$`).FindStringSubmatch(why); m != nil {
+		n, tasks := atoiOK(t, m[1]), atoiOK(t, m[2])
+		if n != pm {
+			t.Errorf("pidRoom() reason %q: pid_max is %d", why, pm)
+		}
+		left = n - 300 - tasks
+		if threadsOK && threadsMax-tasks < left {
+			t.Errorf("pidRoom() reason %q: kernel.threads-max %d leaves less (%d)", why, threadsMax, threadsMax-tasks)
+		}
+	} else if m := regexp.MustCompile(`^kernel\.threads-max is (\d+) and (\d+) tasks run$`).FindStringSubmatch(why); m != nil {
+		n, tasks := atoiOK(t, m[1]), atoiOK(t, m[2])
+		if !threadsOK || n != threadsMax {
+			t.Errorf("pidRoom() reason %q: kernel.threads-max reads %d (ok %v)", why, threadsMax, threadsOK)
+		}
+		left = n - tasks
+		if left >= pm-300-tasks {
+			t.Errorf("pidRoom() reason %q: kernel.pid_max %d leaves as much (%d)", why, pm, pm-300-tasks)
+		}
+	} else if m := regexp.MustCompile(`^(/\S+)/pids\.max is (\d+) and (\d+) are in use$`).FindStringSubmatch(why); m != nil {
+		n, cur := atoiOK(t, m[2]), atoiOK(t, m[3])
+		if !slices.Contains(pidsCgroups(), m[1]) {
+			t.Errorf("pidRoom() reason %q: %s is not among this program's pids cgroups %q", why, m[1], pidsCgroups())
+		}
+		if now, ok := readSysInt(filepath.Join(m[1], "pids.max")); !ok || now != n {
+			t.Errorf("pidRoom() reason %q: %s/pids.max reads %d (ok %v)", why, m[1], now, ok)
+		}
+		left = n - cur
+	} else {
+		t.Fatalf("pidRoom() = %d, %q: the reason names none of pid_max, threads-max or a pids cgroup", room, why)
+	}
+	if want := max(left-crowdReserve, 0); room != want {
+		t.Errorf("pidRoom() = %d, %q: want %d (%d left, less the %d kept free)", room, why, want, left, crowdReserve)
 	}
 	if runningTasks() < 1 {
 		t.Errorf("runningTasks() = %d", runningTasks())
@@ -87,4 +129,15 @@ func TestCountArgs(t *testing.T) {
 			t.Errorf("countArgs(%q) = %d, %v, want %d, %v", c.args, n, ok, c.n, c.ok)
 		}
 	}
+}
+
+// atoiOK is strconv.Atoi for a string a regexp matched as digits; it
+// fails the test when the number does not fit an int.
+func atoiOK(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return n
 }

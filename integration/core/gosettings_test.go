@@ -81,9 +81,9 @@ func TestGoSettingsDoNotChangeTheInit(t *testing.T) {
 			// Past the one-off work after start-up (the footprint trim at
 			// 200 ms).
 			time.Sleep(time.Second)
-			before := contextSwitches(p.pid)
+			before := ctxSwitches(t, p.pid)
 			time.Sleep(2500 * time.Millisecond)
-			if d := contextSwitches(p.pid) - before; d != 0 {
+			if d := ctxSwitches(t, p.pid) - before; d != 0 {
 				t.Errorf("reaper-init woke %d times in 2.5 s of idling, want none", d)
 			}
 			p.kill(syscall.SIGTERM)
@@ -139,25 +139,6 @@ func TestGoSettingsDoNotChangeTheInit(t *testing.T) {
 			p.wantExit(9)
 		})
 	}
-}
-
-// contextSwitches sums the context switches of pid's threads.
-func contextSwitches(pid int) int {
-	total := 0
-	for _, s := range testenv.TaskStatuses(pid) {
-		for _, line := range strings.Split(s, "\n") {
-			for _, key := range []string{"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"} {
-				if v, ok := strings.CutPrefix(line, key); ok {
-					n := 0
-					for _, c := range strings.TrimSpace(v) {
-						n = n*10 + int(c-'0')
-					}
-					total += n
-				}
-			}
-		}
-	}
-	return total
 }
 
 func isGoVar(name string) bool {

@@ -108,7 +108,7 @@ func waitHandles(t *testing.T, p *proc, sigs ...syscall.Signal) {
 	}
 	var want uint64
 	for _, s := range sigs {
-		want |= 1 << (uint(s) - 1)
+		want |= sigBit(s)
 	}
 	waitFor(t, readyTimeout, "reaper-init -P to handle "+sigList(sigs), func() bool {
 		if !p.alive() {

@@ -30,7 +30,7 @@ func waitHealth(t *testing.T, c *testenv.EngineContainer, want string, d time.Du
 	deadline := time.Now().Add(d)
 	for {
 		var h health
-		out := testenv.Docker(t, "inspect", "--format", "{{json .State.Health}}", c.Name)
+		out := c.Inspect("{{json .State.Health}}")
 		if err := json.Unmarshal([]byte(out), &h); err != nil {
 			t.Fatalf("docker inspect %s: .State.Health %q: %v", c.Name, out, err)
 		}

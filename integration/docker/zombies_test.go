@@ -28,8 +28,21 @@ func TestDockerOrphansReaped(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testenv.RunContainer(t, nil, img, tc.cmd...)
-			logs := c.WaitLog("orphaned=", 60*time.Second)
-			m := regexp.MustCompile(`orphaned=(\d+)`).FindStringSubmatch(logs)
+			// The count is complete once its line has ended: until then,
+			// keep reading the logs.
+			const logTimeout = 60 * time.Second
+			logDeadline := time.Now().Add(logTimeout)
+			logs := c.WaitLog("orphaned=", logTimeout)
+			re := regexp.MustCompile(`orphaned=(\d+)\n`)
+			m := re.FindStringSubmatch(logs)
+			for m == nil {
+				if time.Now().After(logDeadline) {
+					t.Fatalf("no complete orphaned= line in the logs after %v; logs:\n%s", logTimeout, logs)
+				}
+				time.Sleep(50 * time.Millisecond)
+				logs = c.Logs()
+				m = re.FindStringSubmatch(logs)
+			}
 			orphans, _ := strconv.Atoi(m[1])
 			if orphans != rounds*perRound {
 				t.Fatalf("the workload made %d orphans, want %d; logs:\n%s", orphans, rounds*perRound, logs)

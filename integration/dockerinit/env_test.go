@@ -2,6 +2,7 @@ package dockerinit
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func TestDockerRunInitWatchFromEnvNamesZombieHoarder(t *testing.T) {
 	if m == nil {
 		t.Fatalf("the warning does not name the hoarder; logs:\n%s", logs)
 	}
-	if pid := readyPID(logs); m[1] != itoa(pid) || m[2] != "20" {
+	if pid := readyPID(logs); m[1] != strconv.Itoa(pid) || m[2] != "20" {
 		t.Errorf("the warning names pid=%s zombies=%s, want pid=%d (the hoarder) zombies=20; logs:\n%s", m[1], m[2], pid, logs)
 	}
 	quiet.WaitLog("ready pid=", startTimeout)

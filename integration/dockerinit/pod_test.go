@@ -97,7 +97,7 @@ func TestDockerSharedPIDPodPauseWatchNamesHoarderInAppContainer(t *testing.T) {
 	}
 	// The scan may see the hoarder while its last children are still
 	// exiting: any count over the threshold is a warning, said once.
-	if n, err := strconv.Atoi(m[2]); m[1] != itoa(hoarder) || err != nil || n <= 100 || n > 150 {
+	if n, err := strconv.Atoi(m[2]); m[1] != strconv.Itoa(hoarder) || err != nil || n <= 100 || n > 150 {
 		t.Errorf("the warning names pid=%s zombies=%s, want pid=%d and 101 to 150 zombies; logs:\n%s", m[1], m[2], hoarder, logs)
 	}
 }

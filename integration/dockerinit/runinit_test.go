@@ -79,16 +79,9 @@ func TestDockerStopOfShellUnderRunInitExits143Within2s(t *testing.T) {
 // that a signal sent next finds the container's command started.
 func waitChildren(t *testing.T, pid, n int) {
 	t.Helper()
-	deadline := time.Now().Add(startTimeout)
-	for {
-		_, living := testenv.Census(pid)
-		if living >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pid %d has %d living descendants after %v, want %d", pid, living, startTimeout, n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	_, living := testenv.WaitCensus(pid, startTimeout, func(_, living int) bool { return living >= n })
+	if living < n {
+		t.Fatalf("pid %d has %d living descendants after %v, want %d", pid, living, startTimeout, n)
 	}
 }
 

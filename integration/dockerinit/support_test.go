@@ -51,8 +51,6 @@ func within(t *testing.T, what string, took, lo, hi time.Duration) {
 	}
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
 // termRecorder is a server that records when SIGTERM reaches it:
 // grace-trap in a host directory bind-mounted at /rec, which writes
 // /rec/ready once it listens and "UNIXNANO TERM" to /rec/record when the

@@ -84,8 +84,13 @@ func cgroupV2Make(name string) (string, error) {
 	if !strings.Contains(" "+strings.TrimSpace(string(controllers))+" ", " pids ") {
 		return "", errors.New("cgroup v2: pids controller not available")
 	}
-	if err := os.WriteFile(filepath.Join(cgroupV2Root, "cgroup.subtree_control"), []byte("+pids"), 0o644); err != nil {
-		return "", fmt.Errorf("cgroup v2: enable pids: %w", err)
+	// Write subtree_control only when pids is not enabled there yet: a
+	// root whose controllers were delegated may not let it be written.
+	subtree := filepath.Join(cgroupV2Root, "cgroup.subtree_control")
+	if b, err := os.ReadFile(subtree); err != nil || !strings.Contains(" "+strings.TrimSpace(string(b))+" ", " pids ") {
+		if err := os.WriteFile(subtree, []byte("+pids"), 0o644); err != nil {
+			return "", fmt.Errorf("cgroup v2: enable pids: %w", err)
+		}
 	}
 	dir := filepath.Join(cgroupV2Root, name)
 	if err := os.Mkdir(dir, 0o755); err != nil {

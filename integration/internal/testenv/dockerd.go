@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -42,8 +41,6 @@ type DockerdOptions struct {
 	// InitPath is the daemon's --init-path: what `docker run --init`
 	// bind-mounts at /sbin/docker-init. Required.
 	InitPath string
-	// Args are further dockerd options.
-	Args []string
 }
 
 // Dockerd is a running Docker daemon started by StartDockerd. Its
@@ -121,7 +118,7 @@ func StartDockerd(opts DockerdOptions) (*Dockerd, error) {
 		"--bridge=none", "--iptables=false", "--ip6tables=false",
 		"--init-path", opts.InitPath,
 	}
-	d.cmd = exec.Command(dockerd, append(args, opts.Args...)...)
+	d.cmd = exec.Command(dockerd, args...)
 	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
 	// If the test binary dies, the daemon shuts down (and stops its
 	// containerd) instead of running on.
@@ -235,35 +232,6 @@ func (d *Dockerd) BuildScratchImage(tag string, files []ImageFile, extra ...stri
 	}
 	defer os.RemoveAll(dir)
 	return engineBuild(d, dir, tag)
-}
-
-// LoadImage copies the image tag from the machine's default engine into
-// the daemon (docker save | docker load).
-func (d *Dockerd) LoadImage(tag string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
-	defer cancel()
-	save := exec.CommandContext(ctx, "docker", "save", tag)
-	load := d.Command(ctx, "load", "-q")
-	pipe, err := save.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	load.Stdin = pipe
-	var saveErr, loadOut bytes.Buffer
-	save.Stderr = &saveErr
-	load.Stdout, load.Stderr = &loadOut, &loadOut
-	if err := save.Start(); err != nil {
-		return fmt.Errorf("docker save %s: %w", tag, err)
-	}
-	lerr := load.Run()
-	serr := save.Wait()
-	if serr != nil {
-		return fmt.Errorf("docker save %s: %v: %s", tag, serr, strings.TrimSpace(saveErr.String()))
-	}
-	if lerr != nil {
-		return fmt.Errorf("docker load of %s: %v: %s", tag, lerr, strings.TrimSpace(loadOut.String()))
-	}
-	return nil
 }
 
 // Close removes every container of the daemon, stops the daemon, checks

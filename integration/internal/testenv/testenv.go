@@ -343,16 +343,3 @@ func WaitFile(t testing.TB, path string, d time.Duration) []byte {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
-
-// TaskStatuses returns the /proc/PID/task/TID/status files of pid's
-// threads.
-func TaskStatuses(pid int) []string {
-	var out []string
-	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
-	for _, f := range files {
-		if b, err := os.ReadFile(f); err == nil {
-			out = append(out, string(b))
-		}
-	}
-	return out
-}
