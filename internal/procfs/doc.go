@@ -18,8 +18,8 @@
 //
 // # Cost of a scan
 //
-// Scan lists the directory with getdents into a 32 KiB buffer (about a
-// thousand processes a call) and reads each stat file with openat
+// Scan lists the directory with getdents into an 8 KiB buffer (about 250
+// processes a call, so that one step of a Scanner stays short) and reads each stat file with openat
 // relative to it, one read and a close: three system calls a process,
 // no allocation in steady state (buffers are pooled and command names
 // interned). Its cost is proportional to the number of processes and

@@ -166,7 +166,7 @@ func TestScanMissingRoot(t *testing.T) {
 // TestScanManyBatches makes a tree larger than one getdents buffer, with
 // a long stat line that needs a larger read buffer.
 func TestScanManyBatches(t *testing.T) {
-	const n = 1500 // two getdents batches of 32 KiB
+	const n = 1500 // several getdents batches of 8 KiB
 	root := t.TempDir()
 	procfstest.Tree(t, root, n)
 	long := "77777 (long) S 1 5 5 0 -1 0 0 0 0 0 0 0 0 0 20 0 2 0 77" + strings.Repeat(" 123456789", 300) + "\n"

@@ -5,8 +5,10 @@
 //
 // # The scan
 //
-// A tick is one procfs.Scan of every process of the namespace, then
-// arithmetic on the result: no file per process is read twice, and the
+// A tick is one scan of every process of the namespace (a
+// procfs.Scanner, read in bounded steps between which the init's main
+// loop forwards and reaps: see Watcher.Step), then arithmetic on the
+// result, in steps too: no file per process is read twice, and the
 // buffers are reused from one tick to the next. It counts the processes,
 // the tasks (threads; a zombie holds one PID), the zombies, and for each
 // living process the zombies among its children. It then reads the limits
@@ -96,8 +98,9 @@
 //
 // # Wakeups and cost
 //
-// Run uses one time.Ticker and nothing else: an idle init wakes once per
-// interval, and with an interval of 0 not at all. A tick costs what the
+// The watch has no timer of its own: the init's main loop begins a tick
+// when the tick's deadline passes (package supervise), so an idle init
+// wakes once per interval, and with an interval of 0 not at all. A tick costs what the
 // scan costs (see package procfs), the analysis adding little.
 // BenchmarkTick, on synthetic trees (2-vCPU AMD EPYC virtual machine, Go
 // 1.26):
