@@ -196,8 +196,8 @@ func run(args []string) int {
 		return exitFailed
 	}
 	unusual := end.record(out, watcher)
-	if watcher != nil && cfg.MetricsFile != "" {
-		if err := watcher.WriteMetrics(); err != nil {
+	if watcher != nil {
+		if err := watcher.WriteMetrics(); err != nil { // none when no file is set
 			log.Warn("metrics file: " + err.Error())
 		}
 	}
