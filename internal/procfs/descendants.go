@@ -3,7 +3,6 @@ package procfs
 import (
 	"os"
 	"strconv"
-	"unsafe"
 
 	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"golang.org/x/sys/unix"
@@ -135,20 +134,12 @@ func (w *Walker) children(pid int) {
 		if err != nil || n <= 0 {
 			return
 		}
-		buf := w.dirents[:n]
-		for len(buf) >= 19 {
-			reclen := int(*(*uint16)(unsafe.Pointer(&buf[16])))
-			if reclen < 19 || reclen > len(buf) {
+		for buf := w.dirents[:n]; ; {
+			_, name, reclen := nextDirent(buf)
+			if reclen == 0 {
 				break
 			}
-			name := buf[19:reclen]
 			buf = buf[reclen:]
-			for i, c := range name {
-				if c == 0 {
-					name = name[:i]
-					break
-				}
-			}
 			if _, ok := atoi(name); !ok {
 				continue
 			}

@@ -104,29 +104,38 @@ func (s *Scanner) Step(max int, fn func(*Proc)) (done bool, err error) {
 	return false, nil
 }
 
-// next handles the dirent at s.off, a struct linux_dirent64: d_ino (8
-// bytes), d_off (8), d_reclen (2), d_type (1), then the NUL-terminated
-// name. It reports whether it read a process.
-func (s *Scanner) next(fn func(*Proc)) bool {
+// nextDirent reads the first struct linux_dirent64 of buf, as getdents
+// fills it: d_ino (8 bytes), d_off (8), d_reclen (2), d_type (1), then the
+// NUL-terminated name. It returns the entry's type and name, and the
+// length of its record: 0 when buf holds no whole record.
+func nextDirent(buf []byte) (typ byte, name []byte, reclen int) {
 	const nameOff = 19
-	buf := s.dirents[s.off:s.end]
 	if len(buf) < nameOff {
-		s.off = s.end
-		return false
+		return 0, nil, 0
 	}
-	reclen := int(*(*uint16)(unsafe.Pointer(&buf[16])))
+	reclen = int(*(*uint16)(unsafe.Pointer(&buf[16])))
 	if reclen < nameOff || reclen > len(buf) {
-		s.off = s.end
-		return false
+		return 0, nil, 0
 	}
-	s.off += reclen
-	typ, name := buf[18], buf[nameOff:reclen]
+	name = buf[nameOff:reclen]
 	for i, c := range name {
 		if c == 0 {
 			name = name[:i]
 			break
 		}
 	}
+	return buf[18], name, reclen
+}
+
+// next handles the dirent at s.off. It reports whether it read a
+// process.
+func (s *Scanner) next(fn func(*Proc)) bool {
+	typ, name, reclen := nextDirent(s.dirents[s.off:s.end])
+	if reclen == 0 {
+		s.off = s.end
+		return false
+	}
+	s.off += reclen
 	if typ != unix.DT_DIR && typ != unix.DT_UNKNOWN {
 		return false
 	}
