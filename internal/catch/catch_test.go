@@ -176,46 +176,9 @@ func TestRuntimePreemptionStaysWithTheRuntime(t *testing.T) {
 // signal itself and marks the byte; without, it leaves it to the loop.
 func TestForwardFromHandler(t *testing.T) {
 	drain()
-	child := exec.Command("/bin/sh", "-c", `trap 'echo usr1' USR1; trap 'echo usr2' USR2; trap 'echo term; exit 0' TERM; echo ready; while :; do sleep 0.01; done`)
-	child.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer child.Process.Kill()
-	lines := make(chan string, 16)
-	go func() {
-		var b [64]byte
-		acc := ""
-		for {
-			n, err := out.Read(b[:])
-			acc += string(b[:n])
-			for {
-				i := 0
-				for i < len(acc) && acc[i] != '\n' {
-					i++
-				}
-				if i == len(acc) {
-					break
-				}
-				lines <- acc[:i]
-				acc = acc[i+1:]
-			}
-			if err != nil {
-				close(lines)
-				return
-			}
-		}
-	}()
-	if l := <-lines; l != "ready" {
-		t.Fatalf("child said %q", l)
-	}
-	pid := child.Process.Pid
+	tr := startTrapper(t, &syscall.SysProcAttr{Setpgid: true})
 	catch.SetForward(int(unix.SIGUSR1), int(unix.SIGUSR2), true) // a rewrite
-	catch.SetTarget(-pid, pid)
+	catch.SetTarget(-tr.pid, tr.pid)
 	defer catch.SetForward(int(unix.SIGUSR1), 0, false)
 	defer catch.DisableFast()
 	fromOutside(t, "", int(unix.SIGUSR1), int(unix.SIGUSR2))
@@ -223,19 +186,8 @@ func TestForwardFromHandler(t *testing.T) {
 	if want := []byte{byte(unix.SIGUSR1) | catch.Forwarded, byte(unix.SIGUSR2)}; !slices.Equal(got, want) {
 		t.Errorf("read %v, want %v", got, want)
 	}
-	select {
-	case l := <-lines:
-		if l != "usr2" {
-			t.Errorf("child got %q, want usr2 (USR1 rewritten)", l)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the handler did not forward USR1 as USR2")
-	}
-	select {
-	case l := <-lines:
-		t.Errorf("child got %q: the USR2 left to the loop was forwarded", l)
-	case <-time.After(300 * time.Millisecond):
-	}
+	// USR1 rewritten to USR2, and nothing for the USR2 left to the loop.
+	tr.expect(t, "usr2", 1)
 	// A quiet rule: forwarded and counted, the loop not woken.
 	catch.Counted(func(int, int) {})
 	catch.SetForward(int(unix.SIGUSR2), int(unix.SIGUSR2), false)
@@ -248,16 +200,7 @@ func TestForwardFromHandler(t *testing.T) {
 	if len(counted) != 1 || counted[int(unix.SIGUSR2)] != 1 {
 		t.Errorf("counted %v, want the one quiet USR2", counted)
 	}
-	for i := 0; i < 2; i++ {
-		select {
-		case l := <-lines:
-			if l != "usr2" {
-				t.Errorf("child got %q, want usr2", l)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("the handler did not forward")
-		}
-	}
+	tr.expect(t, "usr2", 2)
 	catch.SetForward(int(unix.SIGUSR2), 0, false)
 	catch.DisableFast()
 	fromOutside(t, "", int(unix.SIGUSR1))
