@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"path"
 	"strconv"
-	"strings"
 
+	"github.com/reaper-init/reaper-init/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -114,54 +113,19 @@ func (c *OOMCounter) Path() string { return c.file }
 func (c *OOMCounter) candidates() []string {
 	var v2, v1 []string
 	raw, _ := readFile(c.procRoot+"/self/cgroup", make([]byte, 0, 1024))
-	for len(raw) > 0 {
-		var line []byte
-		line, raw, _ = cutByte(raw, '\n')
-		id, rest, ok1 := cutByte(line, ':')
-		controllers, p, ok2 := cutByte(rest, ':')
-		if !ok1 || !ok2 {
-			continue
+	procfs.CgroupPaths(string(raw), "memory", func(isV2 bool, dir string) {
+		if dir == "/" {
+			return // the root, which comes last
 		}
-		switch {
-		case string(id) == "0" && len(controllers) == 0:
-			if dir, ok := cgroupPath(p); ok {
-				v2 = append(v2, c.cgroupRoot+dir+"/memory.events")
-			}
-		case hasController(controllers, "memory"):
-			if dir, ok := cgroupPath(p); ok {
-				v1 = append(v1, c.cgroupRoot+"/memory"+dir+"/memory.oom_control")
-			}
+		if isV2 {
+			v2 = append(v2, c.cgroupRoot+dir+"/memory.events")
+		} else {
+			v1 = append(v1, c.cgroupRoot+"/memory"+dir+"/memory.oom_control")
 		}
-	}
+	})
 	v2 = append(v2, c.cgroupRoot+"/memory.events")
 	v1 = append(v1, c.cgroupRoot+"/memory/memory.oom_control")
 	return append(v2, v1...)
-}
-
-// cgroupPath cleans a path from /proc/self/cgroup: "" for the root, and
-// false for one that is not absolute or leaves the cgroup namespace
-// ("/../x", shown for a cgroup outside it).
-func cgroupPath(p []byte) (string, bool) {
-	s := string(bytes.TrimSuffix(p, []byte(" (deleted)")))
-	if len(s) == 0 || s[0] != '/' || strings.Contains(s+"/", "/../") {
-		return "", false
-	}
-	s = path.Clean(s)
-	if s == "/" {
-		return "", true
-	}
-	return s, true
-}
-
-func hasController(list []byte, name string) bool {
-	for len(list) > 0 {
-		var c []byte
-		c, list, _ = cutByte(list, ',')
-		if string(c) == name {
-			return true
-		}
-	}
-	return false
 }
 
 // read returns the oom_kill count in the file name.

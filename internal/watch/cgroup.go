@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"path"
 	"strconv"
-	"strings"
 
+	"github.com/reaper-init/reaper-init/internal/procfs"
 	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
@@ -71,38 +71,25 @@ func (c *cgroupResolver) candidates() []cgroupDir {
 	c.raw = append(c.raw[:0], c.read...)
 	c.resolved = true
 	c.dirs = c.dirs[:0]
-	for _, line := range strings.Split(string(c.raw), "\n") {
-		id, rest, ok1 := strings.Cut(line, ":")
-		controllers, p, ok2 := strings.Cut(rest, ":")
-		if !ok1 || !ok2 {
-			continue
-		}
-		switch {
-		case id == "0" && controllers == "":
+	procfs.CgroupPaths(string(c.raw), "pids", func(v2 bool, p string) {
+		if v2 {
 			c.addTree(c.cgroupRoot, p)
-		case hasController(controllers, "pids"):
+		} else {
 			c.addTree(c.cgroupRoot+"/pids", p)
 		}
-	}
+	})
 	c.add(c.cgroupRoot)
 	c.add(c.cgroupRoot + "/pids")
 	return c.dirs
 }
 
-// addTree adds base+p and its ancestors up to base. A path that leaves
-// the cgroup namespace ("/../x") or is not absolute adds base alone.
+// addTree adds base+p and its ancestors up to base; p is clean (see
+// procfs.CgroupPaths).
 func (c *cgroupResolver) addTree(base, p string) {
-	p = strings.TrimSuffix(p, " (deleted)")
-	if !strings.HasPrefix(p, "/") || strings.Contains("/"+p+"/", "/../") {
-		p = "/"
-	}
-	for p = path.Clean(p); ; p = path.Dir(p) {
-		if p == "/" {
-			c.add(base)
-			return
-		}
+	for ; p != "/"; p = path.Dir(p) {
 		c.add(base + p)
 	}
+	c.add(base)
 }
 
 func (c *cgroupResolver) add(dir string) {
@@ -112,17 +99,6 @@ func (c *cgroupResolver) add(dir string) {
 		}
 	}
 	c.dirs = append(c.dirs, cgroupDir{maxPath: dir + "/pids.max", currentPath: dir + "/pids.current"})
-}
-
-func hasController(list, name string) bool {
-	for list != "" {
-		var c string
-		c, list, _ = strings.Cut(list, ",")
-		if c == name {
-			return true
-		}
-	}
-	return false
 }
 
 // readInt reads a small file holding one decimal number. It reports false
