@@ -3,7 +3,6 @@ package spawn
 import (
 	"os"
 	"runtime"
-	"strings"
 	"syscall"
 	"unsafe"
 
@@ -75,11 +74,11 @@ var stageOps = [stageCount]string{
 // forkState is all the memory the child of the raw path uses.
 type forkState struct {
 	argv0 *byte
-	argv  **byte   // NULL-terminated
-	envp  *uintptr // NULL-terminated addresses of NUL-terminated strings
+	argv  **byte // NULL-terminated
+	envp  **byte // NULL-terminated
 	// envpNoID is envp without LISTEN_PIDFDID, for a child that cannot
 	// find its own pidfd ID.
-	envpNoID *uintptr
+	envpNoID **byte
 
 	dirFD      int     // fchdir to it when >= 0
 	foreground bool    // make the child's group the foreground group of descriptor 0's terminal
@@ -123,34 +122,23 @@ func (j *job) startRaw() (int, error) {
 		s.dirFD = j.dir.fd
 	}
 
-	strs := make([][]byte, len(j.env))
-	for i, kv := range j.env {
-		if strings.IndexByte(kv, 0) >= 0 {
-			return 0, unix.EINVAL
-		}
-		strs[i] = append(make([]byte, 0, len(kv)+1), kv...)
-		strs[i] = append(strs[i], 0)
+	envv, err := syscall.SlicePtrFromStrings(j.env)
+	if err != nil {
+		return 0, err
 	}
+	noID := envv
 	if l := j.listen; l != nil {
 		s.pid = newEnvBuf(listenPIDPrefix)
-		strs[l.pidEntry] = s.pid[:]
+		envv[l.pidEntry] = &s.pid[0]
 		if l.idEntry >= 0 {
 			s.id = newEnvBuf(listenIDPrefix)
 			s.idMethod = l.idMethod
-			strs[l.idEntry] = s.id[:]
+			envv[l.idEntry] = &s.id[0]
+			noID = make([]*byte, 0, len(envv)-1)
+			noID = append(noID, envv[:l.idEntry]...)
+			noID = append(noID, envv[l.idEntry+1:]...)
 		}
 	}
-	envv := make([]uintptr, 0, len(strs)+1)
-	noID := make([]uintptr, 0, len(strs)+1)
-	for i, b := range strs {
-		p := uintptr(unsafe.Pointer(&b[0]))
-		envv = append(envv, p)
-		if j.listen == nil || i != j.listen.idEntry {
-			noID = append(noID, p)
-		}
-	}
-	envv = append(envv, 0)
-	noID = append(noID, 0)
 	s.envp, s.envpNoID = &envv[0], &noID[0]
 
 	var p [2]int
@@ -164,7 +152,8 @@ func (j *job) startRaw() (int, error) {
 	syscall.ForkLock.Unlock()
 	unix.Close(p[1])
 	// The child has its own copy of all this; the parent's may go now.
-	runtime.KeepAlive(strs)
+	runtime.KeepAlive(envv)
+	runtime.KeepAlive(noID)
 	runtime.KeepAlive(argv)
 	runtime.KeepAlive(argv0)
 	if errno != 0 {
@@ -266,7 +255,7 @@ func childExec(s *forkState) {
 		pidfd uintptr
 		id    uint64
 		ok    bool
-		envp  *uintptr
+		envp  **byte
 	)
 	// Every signal is still blocked. Reset the dispositions before the
 	// mask is cleared, so that a signal that arrives now finds the
