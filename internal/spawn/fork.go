@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
@@ -169,12 +170,7 @@ func (j *job) startRaw() (int, error) {
 	}
 	// The child failed and exits: reap it here, its start is undone.
 	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(int(pid), &ws, 0, nil)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	_, _ = rawsys.Wait4(int(pid), &ws, 0)
 	stage, cause := report[0], syscall.Errno(report[1])
 	switch {
 	case n != len(report)*4 || cause == 0 || stage < 0 || stage >= stageCount:
@@ -194,20 +190,17 @@ func newEnvBuf(prefix string) *envBuf {
 
 // readFull reads into b from fd until b is full or the end of the file,
 // and returns how much it read. The read is raw, as syscall.ForkExec's
-// vfork is: the goroutine keeps its thread and the scheduler stays out
-// of it (no thread is handed the P and none is started) while the child
-// executes.
+// vfork is, and so is the wait for a child that failed: the goroutine
+// keeps its thread and the scheduler stays out of it (no thread is handed
+// the P and none is started) while the child executes.
 func readFull(fd int, b []byte) int {
 	n := 0
 	for n < len(b) {
-		m, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 || m == 0 {
+		m, err := rawsys.Read(fd, b[n:])
+		if err != nil || m == 0 {
 			break
 		}
-		n += int(m)
+		n += m
 	}
 	return n
 }
