@@ -239,7 +239,7 @@ func start(argv, env []string, opt Options, path forkPath) (int, error) {
 		argv:       argv,
 		env:        env,
 		stdio:      stdFiles(),
-		foreground: isControllingTerminal(0),
+		foreground: IsControllingTerminal(0),
 		dir:        opt.Dir,
 		listen:     listen,
 	}
@@ -352,12 +352,9 @@ func stdFiles() []uintptr {
 	return files
 }
 
-// isControllingTerminal reports whether fd is the caller's controlling
-// terminal: TIOCGPGRP fails with ENOTTY for any other descriptor.
-func isControllingTerminal(fd int) bool { return IsControllingTerminal(fd) }
-
 // IsControllingTerminal reports whether fd is the caller's controlling
-// terminal: Start then makes the child's group its foreground group.
+// terminal (TIOCGPGRP fails with ENOTTY for any other descriptor): Start
+// then makes the child's group its foreground group.
 func IsControllingTerminal(fd int) bool {
 	_, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
 	return err == nil
