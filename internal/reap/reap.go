@@ -48,18 +48,12 @@ func All(fn func(pid int, ws Status)) int {
 	}
 }
 
-// Next reports the PID of an exited child that has not been reaped yet,
+// Peek reports the PID of an exited child that has not been reaped yet,
 // without reaping it (waitid with WNOWAIT), so that its /proc entry can be
 // read, or the handler told, first. It returns 0 when no child has
-// exited.
-func Next() int {
-	pid, _ := Peek(false)
-	return pid
-}
-
-// Peek is Next that also reports, with stopped set, a child that has
-// stopped (job control) and whose stop has not been collected; stop then
-// says which it is.
+// exited. With stopped set it also reports a child that has stopped (job
+// control) and whose stop has not been collected; stop then says which
+// it is.
 func Peek(stopped bool) (pid int, stop bool) {
 	opts := unix.WEXITED | unix.WNOHANG | unix.WNOWAIT
 	if stopped {
@@ -73,12 +67,9 @@ func Peek(stopped bool) (pid int, stop bool) {
 	return int(ci.pid), ci.code == cldStopped
 }
 
-// One reaps the exited child pid. It returns false when pid is not an
-// exited child of the caller.
-func One(pid int) (Status, bool) { return Collect(pid, false) }
-
-// Collect is One that, with stopped set, also collects the stop of a
-// stopped child (the Status then says Stopped).
+// Collect reaps the exited child pid. It returns false when pid is not
+// an exited child of the caller. With stopped set it also collects the
+// stop of a stopped child (the Status then says Stopped).
 func Collect(pid int, stopped bool) (Status, bool) {
 	opts := unix.WNOHANG
 	if stopped {

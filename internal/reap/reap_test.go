@@ -97,14 +97,14 @@ func TestNothingToReap(t *testing.T) {
 	if n := All(func(pid int, ws Status) { t.Errorf("fn called for %d", pid) }); n != 0 {
 		t.Errorf("All() = %d with no children", n)
 	}
-	if pid := Next(); pid != 0 {
-		t.Errorf("Next() = %d with no children", pid)
+	if pid, _ := Peek(false); pid != 0 {
+		t.Errorf("Peek(false) = %d with no children", pid)
 	}
-	if _, ok := One(os.Getpid()); ok {
-		t.Errorf("One(own pid) = true")
+	if _, ok := Collect(os.Getpid(), false); ok {
+		t.Errorf("Collect(own pid, false) = true")
 	}
-	if _, ok := One(1); ok {
-		t.Errorf("One(1) = true")
+	if _, ok := Collect(1, false); ok {
+		t.Errorf("Collect(1, false) = true")
 	}
 }
 
@@ -197,18 +197,18 @@ func procState(t *testing.T, pid int) byte {
 	return b[i+2]
 }
 
-// TestNextThenOne checks the peek-then-reap sequence: Next names an
+// TestPeekThenCollect checks the peek-then-reap sequence: Peek names an
 // exited child without reaping it (its /proc entry still readable), and
-// One reaps exactly that child.
-func TestNextThenOne(t *testing.T) {
+// Collect reaps exactly that child.
+func TestPeekThenCollect(t *testing.T) {
 	pid := forkExec(t, lookPath(t, "sleep"), "60")
 	defer noChildren(t)
 
-	if got := Next(); got != 0 {
-		t.Errorf("Next() = %d while the only child runs", got)
+	if got, _ := Peek(false); got != 0 {
+		t.Errorf("Peek(false) = %d while the only child runs", got)
 	}
-	if _, ok := One(pid); ok {
-		t.Errorf("One(%d) = true while it runs", pid)
+	if _, ok := Collect(pid, false); ok {
+		t.Errorf("Collect(%d, false) = true while it runs", pid)
 	}
 	if err := unix.Kill(pid, unix.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -216,37 +216,37 @@ func TestNextThenOne(t *testing.T) {
 	waitExited(t)
 
 	for range 2 { // peeking twice changes nothing
-		if got := Next(); got != pid {
-			t.Fatalf("Next() = %d, want %d", got, pid)
+		if got, _ := Peek(false); got != pid {
+			t.Fatalf("Peek(false) = %d, want %d", got, pid)
 		}
 		if s := procState(t, pid); s != 'Z' {
-			t.Errorf("state of %d after Next = %c, want Z (not reaped yet)", pid, s)
+			t.Errorf("state of %d after Peek = %c, want Z (not reaped yet)", pid, s)
 		}
 	}
 	if !HasChildren() {
 		t.Errorf("HasChildren() = false with an unreaped zombie")
 	}
-	ws, ok := One(pid)
+	ws, ok := Collect(pid, false)
 	if !ok {
-		t.Fatalf("One(%d) = false for an exited child", pid)
+		t.Fatalf("Collect(%d, false) = false for an exited child", pid)
 	}
 	if !ws.Signaled() || ws.Signal() != unix.SIGTERM || ExitCode(ws) != 143 {
-		t.Errorf("One(%d) status %#x, want killed by SIGTERM", pid, uint32(ws))
+		t.Errorf("Collect(%d, false) status %#x, want killed by SIGTERM", pid, uint32(ws))
 	}
-	if _, ok := One(pid); ok {
-		t.Errorf("One(%d) = true twice", pid)
+	if _, ok := Collect(pid, false); ok {
+		t.Errorf("Collect(%d, false) = true twice", pid)
 	}
-	if got := Next(); got != 0 {
-		t.Errorf("Next() = %d after the child was reaped", got)
+	if got, _ := Peek(false); got != 0 {
+		t.Errorf("Peek(false) = %d after the child was reaped", got)
 	}
 	if HasChildren() {
 		t.Errorf("HasChildren() = true after the child was reaped")
 	}
 }
 
-// TestOneLeavesOthers checks that One reaps only the child it is asked
-// for.
-func TestOneLeavesOthers(t *testing.T) {
+// TestCollectLeavesOthers checks that Collect reaps only the child it is
+// asked for.
+func TestCollectLeavesOthers(t *testing.T) {
 	sh := lookPath(t, "sh")
 	a := forkExec(t, sh, "-c", "exit 1")
 	b := forkExec(t, sh, "-c", "exit 2")
@@ -258,19 +258,19 @@ func TestOneLeavesOthers(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	ws, ok := One(b)
+	ws, ok := Collect(b, false)
 	if !ok || ExitCode(ws) != 2 {
-		t.Errorf("One(b) = %#x, %v; want exit 2", uint32(ws), ok)
+		t.Errorf("Collect(b, false) = %#x, %v; want exit 2", uint32(ws), ok)
 	}
 	if s := procState(t, a); s != 'Z' {
-		t.Errorf("other child's state %c after One(b), want Z", s)
+		t.Errorf("other child's state %c after Collect(b, false), want Z", s)
 	}
-	if got := Next(); got != a {
-		t.Errorf("Next() = %d, want %d", got, a)
+	if got, _ := Peek(false); got != a {
+		t.Errorf("Peek(false) = %d, want %d", got, a)
 	}
-	ws, ok = One(a)
+	ws, ok = Collect(a, false)
 	if !ok || ExitCode(ws) != 1 {
-		t.Errorf("One(a) = %#x, %v; want exit 1", uint32(ws), ok)
+		t.Errorf("Collect(a, false) = %#x, %v; want exit 1", uint32(ws), ok)
 	}
 }
 
