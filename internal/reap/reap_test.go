@@ -78,6 +78,26 @@ func waitExited(t testing.TB) bool {
 	}
 }
 
+// reapExited reaps every child that has exited, one at a time as the
+// init's reap loop does (package supervise, reapAll): Peek names one and
+// Collect reaps it. It calls fn for each and returns how many it reaped.
+func reapExited(t testing.TB, fn func(pid int, ws Status)) int {
+	t.Helper()
+	n := 0
+	for {
+		pid, _ := Peek(false)
+		if pid <= 0 {
+			return n
+		}
+		ws, ok := Collect(pid, false)
+		if !ok {
+			t.Fatalf("Collect(%d, false) = false for the child Peek named", pid)
+		}
+		n++
+		fn(pid, ws)
+	}
+}
+
 // noChildren fails the test if the test process has children left, and
 // collects them so that later tests start clean.
 func noChildren(t *testing.T) {
@@ -85,7 +105,7 @@ func noChildren(t *testing.T) {
 	if HasChildren() {
 		t.Errorf("children left")
 		for waitExited(t) {
-			All(func(int, Status) {})
+			reapExited(t, func(int, Status) {})
 		}
 	}
 }
@@ -94,8 +114,8 @@ func TestNothingToReap(t *testing.T) {
 	if HasChildren() {
 		t.Fatal("HasChildren() = true before any child was started")
 	}
-	if n := All(func(pid int, ws Status) { t.Errorf("fn called for %d", pid) }); n != 0 {
-		t.Errorf("All() = %d with no children", n)
+	if n := reapExited(t, func(pid int, ws Status) { t.Errorf("fn called for %d", pid) }); n != 0 {
+		t.Errorf("reaped %d with no children", n)
 	}
 	if pid, _ := Peek(false); pid != 0 {
 		t.Errorf("Peek(false) = %d with no children", pid)
@@ -108,10 +128,11 @@ func TestNothingToReap(t *testing.T) {
 	}
 }
 
-// TestAllReapsEveryChild starts children that exit at about the same time,
+// TestReapEveryChild starts children that exit at about the same time,
 // so that their SIGCHLDs coalesce, and checks that answering each wake-up
-// with All collects every one of them exactly once, with its status.
-func TestAllReapsEveryChild(t *testing.T) {
+// with Peek and Collect until Peek names none collects every one of them
+// exactly once, with its status.
+func TestReapEveryChild(t *testing.T) {
 	const n = 50
 	sh := lookPath(t, "sh")
 	want := make(map[int]int, n)
@@ -125,7 +146,7 @@ func TestAllReapsEveryChild(t *testing.T) {
 		if !waitExited(t) {
 			t.Fatalf("no children left after reaping %d of %d", total, n)
 		}
-		total += All(func(pid int, ws Status) {
+		total += reapExited(t, func(pid int, ws Status) {
 			if _, dup := got[pid]; dup {
 				t.Errorf("pid %d reaped twice", pid)
 			}
@@ -133,7 +154,7 @@ func TestAllReapsEveryChild(t *testing.T) {
 		})
 	}
 	if total != n || len(got) != n {
-		t.Errorf("All reaped %d children (%d distinct), want %d", total, len(got), n)
+		t.Errorf("reaped %d children (%d distinct), want %d", total, len(got), n)
 	}
 	for pid, code := range want {
 		if c, ok := got[pid]; !ok {
@@ -145,22 +166,22 @@ func TestAllReapsEveryChild(t *testing.T) {
 	if HasChildren() {
 		t.Errorf("HasChildren() = true after every child was reaped")
 	}
-	if m := All(func(int, Status) {}); m != 0 {
-		t.Errorf("All() = %d after every child was reaped", m)
+	if m := reapExited(t, func(int, Status) {}); m != 0 {
+		t.Errorf("reaped %d after every child was reaped", m)
 	}
 }
 
-// TestAllDoesNotBlock checks that All returns at once while a child is
-// still running, and leaves it alone.
-func TestAllDoesNotBlock(t *testing.T) {
+// TestReapDoesNotBlock checks that Peek and Collect return at once while
+// a child is still running, and leave it alone.
+func TestReapDoesNotBlock(t *testing.T) {
 	pid := forkExec(t, lookPath(t, "sleep"), "60")
 	defer noChildren(t)
 	start := time.Now()
-	if n := All(func(p int, ws Status) { t.Errorf("reaped %d (%#x) while it runs", p, uint32(ws)) }); n != 0 {
-		t.Errorf("All() = %d while the only child runs", n)
+	if n := reapExited(t, func(p int, ws Status) { t.Errorf("reaped %d (%#x) while it runs", p, uint32(ws)) }); n != 0 {
+		t.Errorf("reaped %d while the only child runs", n)
 	}
 	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("All took %v with a running child", d)
+		t.Errorf("reaping took %v with a running child", d)
 	}
 	if !HasChildren() {
 		t.Errorf("HasChildren() = false with a running child")
@@ -170,13 +191,13 @@ func TestAllDoesNotBlock(t *testing.T) {
 	}
 	waitExited(t)
 	var got Status
-	if n := All(func(p int, ws Status) {
+	if n := reapExited(t, func(p int, ws Status) {
 		if p != pid {
 			t.Errorf("reaped unknown pid %d", p)
 		}
 		got = ws
 	}); n != 1 {
-		t.Errorf("All() = %d after the child was killed, want 1", n)
+		t.Errorf("reaped %d after the child was killed, want 1", n)
 	}
 	if code := ExitCode(got); code != 137 {
 		t.Errorf("ExitCode = %d for a SIGKILLed child, want 137", code)
@@ -275,7 +296,7 @@ func TestCollectLeavesOthers(t *testing.T) {
 }
 
 // TestSetSubreaper checks that an orphan below a subreaper is re-parented
-// to it and reaped by All. The test process stays a subreaper afterwards,
+// to it and reaped by Peek and Collect. The test process stays a subreaper afterwards,
 // which changes nothing for tests that reap what they start.
 func TestSetSubreaper(t *testing.T) {
 	sh := lookPath(t, "sh")
@@ -313,7 +334,7 @@ func TestSetSubreaper(t *testing.T) {
 		if !waitExited(t) {
 			t.Fatalf("no children left; reaped %v, want %d and %d", reaped, pid, orphan)
 		}
-		All(func(p int, ws Status) { reaped[p] = ws })
+		reapExited(t, func(p int, ws Status) { reaped[p] = ws })
 	}
 	for _, p := range []int{pid, orphan} {
 		if ws, ok := reaped[p]; !ok {
@@ -326,7 +347,7 @@ func TestSetSubreaper(t *testing.T) {
 
 // BenchmarkReapAll measures fork, exec, exit and reap of short-lived
 // children in batches, reaped as an init does: wake when one has exited,
-// then All. The ns/child metric is the cost per child.
+// then Peek and Collect until none is left. The ns/child metric is the cost per child.
 func BenchmarkReapAll(b *testing.B) {
 	const batch = 16
 	prog := lookPath(b, "true")
@@ -343,7 +364,7 @@ func BenchmarkReapAll(b *testing.B) {
 			if !waitExited(b) {
 				b.Fatalf("children lost: reaped %d of %d", n, batch)
 			}
-			n += All(func(int, Status) {})
+			n += reapExited(b, func(int, Status) {})
 		}
 		children += batch
 	}
