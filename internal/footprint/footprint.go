@@ -57,17 +57,20 @@ func Trim() int {
 
 // parseMapsLine reads "start-end perms offset major:minor inode path".
 func parseMapsLine(line []byte) (start, end uintptr, perms []byte, dev, ino uint64, ok bool) {
-	f := bytes.Fields(line)
-	if len(f) < 5 || len(f[1]) < 4 {
+	var f [5][]byte
+	for i := range f {
+		f[i], line = nextField(line)
+	}
+	if len(f[4]) == 0 || len(f[1]) < 4 {
 		return 0, 0, nil, 0, 0, false
 	}
-	lo, hi, found := bytes.Cut(f[0], []byte{'-'})
+	lo, hi, found := cutByte(f[0], '-')
 	if !found {
 		return 0, 0, nil, 0, 0, false
 	}
 	s, err1 := strconv.ParseUint(string(lo), 16, 64)
 	e, err2 := strconv.ParseUint(string(hi), 16, 64)
-	maj, min, found := bytes.Cut(f[3], []byte{':'})
+	maj, min, found := cutByte(f[3], ':')
 	ma, err3 := strconv.ParseUint(string(maj), 16, 32)
 	mi, err4 := strconv.ParseUint(string(min), 16, 32)
 	in, err5 := strconv.ParseUint(string(f[4]), 10, 64)
@@ -75,6 +78,27 @@ func parseMapsLine(line []byte) (start, end uintptr, perms []byte, dev, ino uint
 		return 0, 0, nil, 0, 0, false
 	}
 	return uintptr(s), uintptr(e), f[1], unix.Mkdev(uint32(ma), uint32(mi)), in, true
+}
+
+// nextField returns the first field of b, after any spaces, and what
+// follows the space that ends it. The field is empty when b has none.
+func nextField(b []byte) (field, rest []byte) {
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	if i := bytes.IndexByte(b, ' '); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
+}
+
+// cutByte is bytes.Cut for a one-byte separator (bytes.Cut would link
+// bytes.Index into the binary).
+func cutByte(b []byte, sep byte) (before, after []byte, found bool) {
+	if i := bytes.IndexByte(b, sep); i >= 0 {
+		return b[:i], b[i+1:], true
+	}
+	return b, nil, false
 }
 
 func readAll(path string) ([]byte, error) {
