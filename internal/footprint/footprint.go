@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"strconv"
 
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,12 +37,14 @@ func Trim() int {
 	}
 	trimmed := 0
 	for len(maps) > 0 {
-		line := maps
-		if i := bytes.IndexByte(maps, '\n'); i >= 0 {
-			line, maps = maps[:i], maps[i+1:]
-		} else {
-			maps = nil
+		// The kernel ends every line with a newline: a line without one
+		// is the end of what readAll's bound let in, cut short.
+		i := bytes.IndexByte(maps, '\n')
+		if i < 0 {
+			break
 		}
+		line := maps[:i]
+		maps = maps[i+1:]
 		start, end, perms, dev, ino, ok := parseMapsLine(line)
 		if !ok || perms[1] == 'w' || perms[3] != 'p' || ino != exe.Ino || dev != exe.Dev {
 			continue
@@ -101,29 +104,31 @@ func cutByte(b []byte, sep byte) (before, after []byte, found bool) {
 	return b, nil, false
 }
 
-func readAll(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// readAll reads the file name, up to about 64 KiB (more than the maps
+// of a static binary's process fill), with raw system calls: Trim runs on
+// the main loop (see package rawsys).
+func readAll(name string) ([]byte, error) {
+	var buf [64]byte
+	fd, err := rawsys.Openat(unix.AT_FDCWD, append(append(buf[:0], name...), 0), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(fd)
+	defer rawsys.Close(fd)
 	b := make([]byte, 0, 4096)
-	for {
+	for len(b) < 64<<10 {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if err == unix.EINTR {
-			continue
-		}
+		n, err := rawsys.Read(fd, b[len(b):cap(b)])
 		if err != nil {
 			return nil, err
 		}
 		if n == 0 {
-			return b, nil
+			break
 		}
 		b = b[:len(b)+n]
 	}
+	return b, nil
 }
 
 // madvise is madvise(2) on an address range the process does not hold as
