@@ -98,6 +98,18 @@ func reapExited(t testing.TB, fn func(pid int, ws Status)) int {
 	}
 }
 
+// reapWaited is reapExited once waitExited has seen a child exit: it
+// fails the test when Peek names none, which would leave the caller's
+// loop spinning.
+func reapWaited(t testing.TB, fn func(pid int, ws Status)) int {
+	t.Helper()
+	n := reapExited(t, fn)
+	if n == 0 {
+		t.Fatal("a child has exited, but Peek(false) names none")
+	}
+	return n
+}
+
 // noChildren fails the test if the test process has children left, and
 // collects them so that later tests start clean.
 func noChildren(t *testing.T) {
@@ -105,7 +117,7 @@ func noChildren(t *testing.T) {
 	if HasChildren() {
 		t.Errorf("children left")
 		for waitExited(t) {
-			reapExited(t, func(int, Status) {})
+			reapWaited(t, func(int, Status) {})
 		}
 	}
 }
@@ -146,7 +158,7 @@ func TestReapEveryChild(t *testing.T) {
 		if !waitExited(t) {
 			t.Fatalf("no children left after reaping %d of %d", total, n)
 		}
-		total += reapExited(t, func(pid int, ws Status) {
+		total += reapWaited(t, func(pid int, ws Status) {
 			if _, dup := got[pid]; dup {
 				t.Errorf("pid %d reaped twice", pid)
 			}
@@ -334,7 +346,7 @@ func TestSetSubreaper(t *testing.T) {
 		if !waitExited(t) {
 			t.Fatalf("no children left; reaped %v, want %d and %d", reaped, pid, orphan)
 		}
-		reapExited(t, func(p int, ws Status) { reaped[p] = ws })
+		reapWaited(t, func(p int, ws Status) { reaped[p] = ws })
 	}
 	for _, p := range []int{pid, orphan} {
 		if ws, ok := reaped[p]; !ok {
@@ -364,7 +376,7 @@ func BenchmarkReapAll(b *testing.B) {
 			if !waitExited(b) {
 				b.Fatalf("children lost: reaped %d of %d", n, batch)
 			}
-			n += reapExited(b, func(int, Status) {})
+			n += reapWaited(b, func(int, Status) {})
 		}
 		children += batch
 	}
