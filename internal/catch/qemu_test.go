@@ -1,27 +1,15 @@
 package catch_test
 
 import (
-	"os/exec"
-	"strings"
-	"sync"
 	"testing"
+
+	"github.com/reaper-init/reaper-init/internal/emutest"
 )
 
-// emulator returns the path of the qemu-user emulator the test binary
-// runs under (through binfmt_misc, for GOARCH=arm64 and the like), or ""
-// when it runs natively. The emulator hides itself from the program it
-// runs, but not from another process: a native shell reads it in
-// /proc/PID/exe of its parent.
-var emulator = sync.OnceValue(func() string {
-	out, err := exec.Command("/bin/sh", "-c", "readlink /proc/$PPID/exe").Output()
-	if err != nil {
-		return ""
-	}
-	if exe := strings.TrimSpace(string(out)); strings.Contains(exe, "qemu") {
-		return exe
-	}
-	return ""
-})
+// emulator returns the path of the emulator the test binary runs under
+// (qemu-user through binfmt_misc, for GOARCH=arm64 and the like), or ""
+// when it runs natively.
+var emulator = emutest.Emulator
 
 // Under qemu-user (7.2, Debian 12) the program's real-time signals are
 // the host's shifted by two: guest signal n (32 to 62) is host signal

@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"strconv"
 
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,12 +37,14 @@ func Trim() int {
 	}
 	trimmed := 0
 	for len(maps) > 0 {
-		line := maps
-		if i := bytes.IndexByte(maps, '\n'); i >= 0 {
-			line, maps = maps[:i], maps[i+1:]
-		} else {
-			maps = nil
+		// The kernel ends every line with a newline: a line without one
+		// is the end of what readAll's bound let in, cut short.
+		i := bytes.IndexByte(maps, '\n')
+		if i < 0 {
+			break
 		}
+		line := maps[:i]
+		maps = maps[i+1:]
 		start, end, perms, dev, ino, ok := parseMapsLine(line)
 		if !ok || perms[1] == 'w' || perms[3] != 'p' || ino != exe.Ino || dev != exe.Dev {
 			continue
@@ -57,17 +60,20 @@ func Trim() int {
 
 // parseMapsLine reads "start-end perms offset major:minor inode path".
 func parseMapsLine(line []byte) (start, end uintptr, perms []byte, dev, ino uint64, ok bool) {
-	f := bytes.Fields(line)
-	if len(f) < 5 || len(f[1]) < 4 {
+	var f [5][]byte
+	for i := range f {
+		f[i], line = nextField(line)
+	}
+	if len(f[4]) == 0 || len(f[1]) < 4 {
 		return 0, 0, nil, 0, 0, false
 	}
-	lo, hi, found := bytes.Cut(f[0], []byte{'-'})
+	lo, hi, found := cutByte(f[0], '-')
 	if !found {
 		return 0, 0, nil, 0, 0, false
 	}
 	s, err1 := strconv.ParseUint(string(lo), 16, 64)
 	e, err2 := strconv.ParseUint(string(hi), 16, 64)
-	maj, min, found := bytes.Cut(f[3], []byte{':'})
+	maj, min, found := cutByte(f[3], ':')
 	ma, err3 := strconv.ParseUint(string(maj), 16, 32)
 	mi, err4 := strconv.ParseUint(string(min), 16, 32)
 	in, err5 := strconv.ParseUint(string(f[4]), 10, 64)
@@ -77,29 +83,52 @@ func parseMapsLine(line []byte) (start, end uintptr, perms []byte, dev, ino uint
 	return uintptr(s), uintptr(e), f[1], unix.Mkdev(uint32(ma), uint32(mi)), in, true
 }
 
-func readAll(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// nextField returns the first field of b, after any spaces, and what
+// follows the space that ends it. The field is empty when b has none.
+func nextField(b []byte) (field, rest []byte) {
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	if i := bytes.IndexByte(b, ' '); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
+}
+
+// cutByte is bytes.Cut for a one-byte separator (bytes.Cut would link
+// bytes.Index into the binary).
+func cutByte(b []byte, sep byte) (before, after []byte, found bool) {
+	if i := bytes.IndexByte(b, sep); i >= 0 {
+		return b[:i], b[i+1:], true
+	}
+	return b, nil, false
+}
+
+// readAll reads the file name, up to about 64 KiB (more than the maps
+// of a static binary's process fill), with raw system calls: Trim runs on
+// the main loop (see package rawsys).
+func readAll(name string) ([]byte, error) {
+	var buf [64]byte
+	fd, err := rawsys.Openat(unix.AT_FDCWD, append(append(buf[:0], name...), 0), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(fd)
+	defer rawsys.Close(fd)
 	b := make([]byte, 0, 4096)
-	for {
+	for len(b) < 64<<10 {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if err == unix.EINTR {
-			continue
-		}
+		n, err := rawsys.Read(fd, b[len(b):cap(b)])
 		if err != nil {
 			return nil, err
 		}
 		if n == 0 {
-			return b, nil
+			break
 		}
 		b = b[:len(b)+n]
 	}
+	return b, nil
 }
 
 // madvise is madvise(2) on an address range the process does not hold as

@@ -145,13 +145,6 @@ func IoctlGetInt(fd int, req uint) (int, error) {
 	return int(v), errno(e)
 }
 
-// IoctlSetPointerInt is ioctl(2) passing a pointer to an int.
-func IoctlSetPointerInt(fd int, req uint, value int) error {
-	v := int32(value)
-	_, e := call(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(unsafe.Pointer(&v)), 0, 0, 0)
-	return errno(e)
-}
-
 // Getpid is getpid(2).
 func Getpid() int {
 	r, _, _ := unix.RawSyscall(unix.SYS_GETPID, 0, 0, 0)
@@ -176,12 +169,6 @@ func EpollWait(epfd int, events []unix.EpollEvent, msec int) (int, error) {
 // TimerfdSettime is timerfd_settime(2).
 func TimerfdSettime(fd int, flags int, new *unix.ItimerSpec) error {
 	_, e := call(unix.SYS_TIMERFD_SETTIME, uintptr(fd), uintptr(flags), uintptr(unsafe.Pointer(new)), 0, 0, 0)
-	return errno(e)
-}
-
-// SigprocmaskThread is rt_sigprocmask(2) on the calling thread.
-func SigprocmaskThread(how int, set, old *unix.Sigset_t) error {
-	_, e := call(unix.SYS_RT_SIGPROCMASK, uintptr(how), uintptr(unsafe.Pointer(set)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
 	return errno(e)
 }
 

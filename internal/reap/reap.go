@@ -1,12 +1,14 @@
-// Package reap collects exited children: the one wait loop of reaper-init.
+// Package reap collects exited children for reaper-init's one wait loop.
 //
 // A PID 1 inherits every orphan in its PID namespace, and a subreaper
 // every orphan below it. The kernel coalesces SIGCHLD: a hundred children
 // that exit together may raise it once. So each SIGCHLD, however many it
-// stands for, is answered by [All], which calls wait4(-1, WNOHANG) until
-// nothing is left to collect, and the main child is recognised inside
-// that loop by its PID, never by a second waiter (os/exec's Wait would
-// race the loop for the same child and lose its status).
+// stands for, is answered by the reap loop of package supervise
+// (reapAll), which names an exited child with [Peek] and reaps it with
+// [Collect] until nothing is left to collect, and the main child is
+// recognised inside that loop by its PID, never by a second waiter
+// (os/exec's Wait would race the loop for the same child and lose its
+// status).
 package reap
 
 import (
@@ -32,34 +34,12 @@ func ExitCode(ws Status) int {
 	return 128
 }
 
-// All reaps every child that has exited, calling fn for each, and returns
-// how many it reaped. It never blocks. It stops when no exited child is
-// left (or when the caller has no children at all). EINTR is retried.
-func All(fn func(pid int, ws Status)) int {
-	n := 0
-	for {
-		var ws Status
-		pid, err := rawsys.Wait4(-1, &ws, unix.WNOHANG)
-		if err != nil || pid <= 0 {
-			return n
-		}
-		n++
-		fn(pid, ws)
-	}
-}
-
-// Next reports the PID of an exited child that has not been reaped yet,
+// Peek reports the PID of an exited child that has not been reaped yet,
 // without reaping it (waitid with WNOWAIT), so that its /proc entry can be
 // read, or the handler told, first. It returns 0 when no child has
-// exited.
-func Next() int {
-	pid, _ := Peek(false)
-	return pid
-}
-
-// Peek is Next that also reports, with stopped set, a child that has
-// stopped (job control) and whose stop has not been collected; stop then
-// says which it is.
+// exited. With stopped set it also reports a child that has stopped (job
+// control) and whose stop has not been collected; stop then says which
+// it is.
 func Peek(stopped bool) (pid int, stop bool) {
 	opts := unix.WEXITED | unix.WNOHANG | unix.WNOWAIT
 	if stopped {
@@ -73,12 +53,9 @@ func Peek(stopped bool) (pid int, stop bool) {
 	return int(ci.pid), ci.code == cldStopped
 }
 
-// One reaps the exited child pid. It returns false when pid is not an
-// exited child of the caller.
-func One(pid int) (Status, bool) { return Collect(pid, false) }
-
-// Collect is One that, with stopped set, also collects the stop of a
-// stopped child (the Status then says Stopped).
+// Collect reaps the exited child pid. It returns false when pid is not
+// an exited child of the caller. With stopped set it also collects the
+// stop of a stopped child (the Status then says Stopped).
 func Collect(pid int, stopped bool) (Status, bool) {
 	opts := unix.WNOHANG
 	if stopped {

@@ -78,6 +78,38 @@ func waitExited(t testing.TB) bool {
 	}
 }
 
+// reapExited reaps every child that has exited, one at a time as the
+// init's reap loop does (package supervise, reapAll): Peek names one and
+// Collect reaps it. It calls fn for each and returns how many it reaped.
+func reapExited(t testing.TB, fn func(pid int, ws Status)) int {
+	t.Helper()
+	n := 0
+	for {
+		pid, _ := Peek(false)
+		if pid <= 0 {
+			return n
+		}
+		ws, ok := Collect(pid, false)
+		if !ok {
+			t.Fatalf("Collect(%d, false) = false for the child Peek named", pid)
+		}
+		n++
+		fn(pid, ws)
+	}
+}
+
+// reapWaited is reapExited once waitExited has seen a child exit: it
+// fails the test when Peek names none, which would leave the caller's
+// loop spinning.
+func reapWaited(t testing.TB, fn func(pid int, ws Status)) int {
+	t.Helper()
+	n := reapExited(t, fn)
+	if n == 0 {
+		t.Fatal("a child has exited, but Peek(false) names none")
+	}
+	return n
+}
+
 // noChildren fails the test if the test process has children left, and
 // collects them so that later tests start clean.
 func noChildren(t *testing.T) {
@@ -85,7 +117,7 @@ func noChildren(t *testing.T) {
 	if HasChildren() {
 		t.Errorf("children left")
 		for waitExited(t) {
-			All(func(int, Status) {})
+			reapWaited(t, func(int, Status) {})
 		}
 	}
 }
@@ -94,24 +126,25 @@ func TestNothingToReap(t *testing.T) {
 	if HasChildren() {
 		t.Fatal("HasChildren() = true before any child was started")
 	}
-	if n := All(func(pid int, ws Status) { t.Errorf("fn called for %d", pid) }); n != 0 {
-		t.Errorf("All() = %d with no children", n)
+	if n := reapExited(t, func(pid int, ws Status) { t.Errorf("fn called for %d", pid) }); n != 0 {
+		t.Errorf("reaped %d with no children", n)
 	}
-	if pid := Next(); pid != 0 {
-		t.Errorf("Next() = %d with no children", pid)
+	if pid, _ := Peek(false); pid != 0 {
+		t.Errorf("Peek(false) = %d with no children", pid)
 	}
-	if _, ok := One(os.Getpid()); ok {
-		t.Errorf("One(own pid) = true")
+	if _, ok := Collect(os.Getpid(), false); ok {
+		t.Errorf("Collect(own pid, false) = true")
 	}
-	if _, ok := One(1); ok {
-		t.Errorf("One(1) = true")
+	if _, ok := Collect(1, false); ok {
+		t.Errorf("Collect(1, false) = true")
 	}
 }
 
-// TestAllReapsEveryChild starts children that exit at about the same time,
+// TestReapEveryChild starts children that exit at about the same time,
 // so that their SIGCHLDs coalesce, and checks that answering each wake-up
-// with All collects every one of them exactly once, with its status.
-func TestAllReapsEveryChild(t *testing.T) {
+// with Peek and Collect until Peek names none collects every one of them
+// exactly once, with its status.
+func TestReapEveryChild(t *testing.T) {
 	const n = 50
 	sh := lookPath(t, "sh")
 	want := make(map[int]int, n)
@@ -125,7 +158,7 @@ func TestAllReapsEveryChild(t *testing.T) {
 		if !waitExited(t) {
 			t.Fatalf("no children left after reaping %d of %d", total, n)
 		}
-		total += All(func(pid int, ws Status) {
+		total += reapWaited(t, func(pid int, ws Status) {
 			if _, dup := got[pid]; dup {
 				t.Errorf("pid %d reaped twice", pid)
 			}
@@ -133,7 +166,7 @@ func TestAllReapsEveryChild(t *testing.T) {
 		})
 	}
 	if total != n || len(got) != n {
-		t.Errorf("All reaped %d children (%d distinct), want %d", total, len(got), n)
+		t.Errorf("reaped %d children (%d distinct), want %d", total, len(got), n)
 	}
 	for pid, code := range want {
 		if c, ok := got[pid]; !ok {
@@ -145,22 +178,22 @@ func TestAllReapsEveryChild(t *testing.T) {
 	if HasChildren() {
 		t.Errorf("HasChildren() = true after every child was reaped")
 	}
-	if m := All(func(int, Status) {}); m != 0 {
-		t.Errorf("All() = %d after every child was reaped", m)
+	if m := reapExited(t, func(int, Status) {}); m != 0 {
+		t.Errorf("reaped %d after every child was reaped", m)
 	}
 }
 
-// TestAllDoesNotBlock checks that All returns at once while a child is
-// still running, and leaves it alone.
-func TestAllDoesNotBlock(t *testing.T) {
+// TestReapDoesNotBlock checks that Peek and Collect return at once while
+// a child is still running, and leave it alone.
+func TestReapDoesNotBlock(t *testing.T) {
 	pid := forkExec(t, lookPath(t, "sleep"), "60")
 	defer noChildren(t)
 	start := time.Now()
-	if n := All(func(p int, ws Status) { t.Errorf("reaped %d (%#x) while it runs", p, uint32(ws)) }); n != 0 {
-		t.Errorf("All() = %d while the only child runs", n)
+	if n := reapExited(t, func(p int, ws Status) { t.Errorf("reaped %d (%#x) while it runs", p, uint32(ws)) }); n != 0 {
+		t.Errorf("reaped %d while the only child runs", n)
 	}
 	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("All took %v with a running child", d)
+		t.Errorf("reaping took %v with a running child", d)
 	}
 	if !HasChildren() {
 		t.Errorf("HasChildren() = false with a running child")
@@ -170,13 +203,13 @@ func TestAllDoesNotBlock(t *testing.T) {
 	}
 	waitExited(t)
 	var got Status
-	if n := All(func(p int, ws Status) {
+	if n := reapExited(t, func(p int, ws Status) {
 		if p != pid {
 			t.Errorf("reaped unknown pid %d", p)
 		}
 		got = ws
 	}); n != 1 {
-		t.Errorf("All() = %d after the child was killed, want 1", n)
+		t.Errorf("reaped %d after the child was killed, want 1", n)
 	}
 	if code := ExitCode(got); code != 137 {
 		t.Errorf("ExitCode = %d for a SIGKILLed child, want 137", code)
@@ -197,18 +230,18 @@ func procState(t *testing.T, pid int) byte {
 	return b[i+2]
 }
 
-// TestNextThenOne checks the peek-then-reap sequence: Next names an
+// TestPeekThenCollect checks the peek-then-reap sequence: Peek names an
 // exited child without reaping it (its /proc entry still readable), and
-// One reaps exactly that child.
-func TestNextThenOne(t *testing.T) {
+// Collect reaps exactly that child.
+func TestPeekThenCollect(t *testing.T) {
 	pid := forkExec(t, lookPath(t, "sleep"), "60")
 	defer noChildren(t)
 
-	if got := Next(); got != 0 {
-		t.Errorf("Next() = %d while the only child runs", got)
+	if got, _ := Peek(false); got != 0 {
+		t.Errorf("Peek(false) = %d while the only child runs", got)
 	}
-	if _, ok := One(pid); ok {
-		t.Errorf("One(%d) = true while it runs", pid)
+	if _, ok := Collect(pid, false); ok {
+		t.Errorf("Collect(%d, false) = true while it runs", pid)
 	}
 	if err := unix.Kill(pid, unix.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -216,37 +249,37 @@ func TestNextThenOne(t *testing.T) {
 	waitExited(t)
 
 	for range 2 { // peeking twice changes nothing
-		if got := Next(); got != pid {
-			t.Fatalf("Next() = %d, want %d", got, pid)
+		if got, _ := Peek(false); got != pid {
+			t.Fatalf("Peek(false) = %d, want %d", got, pid)
 		}
 		if s := procState(t, pid); s != 'Z' {
-			t.Errorf("state of %d after Next = %c, want Z (not reaped yet)", pid, s)
+			t.Errorf("state of %d after Peek = %c, want Z (not reaped yet)", pid, s)
 		}
 	}
 	if !HasChildren() {
 		t.Errorf("HasChildren() = false with an unreaped zombie")
 	}
-	ws, ok := One(pid)
+	ws, ok := Collect(pid, false)
 	if !ok {
-		t.Fatalf("One(%d) = false for an exited child", pid)
+		t.Fatalf("Collect(%d, false) = false for an exited child", pid)
 	}
 	if !ws.Signaled() || ws.Signal() != unix.SIGTERM || ExitCode(ws) != 143 {
-		t.Errorf("One(%d) status %#x, want killed by SIGTERM", pid, uint32(ws))
+		t.Errorf("Collect(%d, false) status %#x, want killed by SIGTERM", pid, uint32(ws))
 	}
-	if _, ok := One(pid); ok {
-		t.Errorf("One(%d) = true twice", pid)
+	if _, ok := Collect(pid, false); ok {
+		t.Errorf("Collect(%d, false) = true twice", pid)
 	}
-	if got := Next(); got != 0 {
-		t.Errorf("Next() = %d after the child was reaped", got)
+	if got, _ := Peek(false); got != 0 {
+		t.Errorf("Peek(false) = %d after the child was reaped", got)
 	}
 	if HasChildren() {
 		t.Errorf("HasChildren() = true after the child was reaped")
 	}
 }
 
-// TestOneLeavesOthers checks that One reaps only the child it is asked
-// for.
-func TestOneLeavesOthers(t *testing.T) {
+// TestCollectLeavesOthers checks that Collect reaps only the child it is
+// asked for.
+func TestCollectLeavesOthers(t *testing.T) {
 	sh := lookPath(t, "sh")
 	a := forkExec(t, sh, "-c", "exit 1")
 	b := forkExec(t, sh, "-c", "exit 2")
@@ -258,24 +291,24 @@ func TestOneLeavesOthers(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	ws, ok := One(b)
+	ws, ok := Collect(b, false)
 	if !ok || ExitCode(ws) != 2 {
-		t.Errorf("One(b) = %#x, %v; want exit 2", uint32(ws), ok)
+		t.Errorf("Collect(b, false) = %#x, %v; want exit 2", uint32(ws), ok)
 	}
 	if s := procState(t, a); s != 'Z' {
-		t.Errorf("other child's state %c after One(b), want Z", s)
+		t.Errorf("other child's state %c after Collect(b, false), want Z", s)
 	}
-	if got := Next(); got != a {
-		t.Errorf("Next() = %d, want %d", got, a)
+	if got, _ := Peek(false); got != a {
+		t.Errorf("Peek(false) = %d, want %d", got, a)
 	}
-	ws, ok = One(a)
+	ws, ok = Collect(a, false)
 	if !ok || ExitCode(ws) != 1 {
-		t.Errorf("One(a) = %#x, %v; want exit 1", uint32(ws), ok)
+		t.Errorf("Collect(a, false) = %#x, %v; want exit 1", uint32(ws), ok)
 	}
 }
 
 // TestSetSubreaper checks that an orphan below a subreaper is re-parented
-// to it and reaped by All. The test process stays a subreaper afterwards,
+// to it and reaped by Peek and Collect. The test process stays a subreaper afterwards,
 // which changes nothing for tests that reap what they start.
 func TestSetSubreaper(t *testing.T) {
 	sh := lookPath(t, "sh")
@@ -313,7 +346,7 @@ func TestSetSubreaper(t *testing.T) {
 		if !waitExited(t) {
 			t.Fatalf("no children left; reaped %v, want %d and %d", reaped, pid, orphan)
 		}
-		All(func(p int, ws Status) { reaped[p] = ws })
+		reapWaited(t, func(p int, ws Status) { reaped[p] = ws })
 	}
 	for _, p := range []int{pid, orphan} {
 		if ws, ok := reaped[p]; !ok {
@@ -326,7 +359,7 @@ func TestSetSubreaper(t *testing.T) {
 
 // BenchmarkReapAll measures fork, exec, exit and reap of short-lived
 // children in batches, reaped as an init does: wake when one has exited,
-// then All. The ns/child metric is the cost per child.
+// then Peek and Collect until none is left. The ns/child metric is the cost per child.
 func BenchmarkReapAll(b *testing.B) {
 	const batch = 16
 	prog := lookPath(b, "true")
@@ -343,7 +376,7 @@ func BenchmarkReapAll(b *testing.B) {
 			if !waitExited(b) {
 				b.Fatalf("children lost: reaped %d of %d", n, batch)
 			}
-			n += All(func(int, Status) {})
+			n += reapWaited(b, func(int, Status) {})
 		}
 		children += batch
 	}

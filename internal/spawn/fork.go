@@ -3,10 +3,10 @@ package spawn
 import (
 	"os"
 	"runtime"
-	"strings"
 	"syscall"
 	"unsafe"
 
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
@@ -75,11 +75,11 @@ var stageOps = [stageCount]string{
 // forkState is all the memory the child of the raw path uses.
 type forkState struct {
 	argv0 *byte
-	argv  **byte   // NULL-terminated
-	envp  *uintptr // NULL-terminated addresses of NUL-terminated strings
+	argv  **byte // NULL-terminated
+	envp  **byte // NULL-terminated
 	// envpNoID is envp without LISTEN_PIDFDID, for a child that cannot
 	// find its own pidfd ID.
-	envpNoID *uintptr
+	envpNoID **byte
 
 	dirFD      int     // fchdir to it when >= 0
 	foreground bool    // make the child's group the foreground group of descriptor 0's terminal
@@ -123,34 +123,23 @@ func (j *job) startRaw() (int, error) {
 		s.dirFD = j.dir.fd
 	}
 
-	strs := make([][]byte, len(j.env))
-	for i, kv := range j.env {
-		if strings.IndexByte(kv, 0) >= 0 {
-			return 0, unix.EINVAL
-		}
-		strs[i] = append(make([]byte, 0, len(kv)+1), kv...)
-		strs[i] = append(strs[i], 0)
+	envv, err := syscall.SlicePtrFromStrings(j.env)
+	if err != nil {
+		return 0, err
 	}
+	noID := envv
 	if l := j.listen; l != nil {
 		s.pid = newEnvBuf(listenPIDPrefix)
-		strs[l.pidEntry] = s.pid[:]
+		envv[l.pidEntry] = &s.pid[0]
 		if l.idEntry >= 0 {
 			s.id = newEnvBuf(listenIDPrefix)
 			s.idMethod = l.idMethod
-			strs[l.idEntry] = s.id[:]
+			envv[l.idEntry] = &s.id[0]
+			noID = make([]*byte, 0, len(envv)-1)
+			noID = append(noID, envv[:l.idEntry]...)
+			noID = append(noID, envv[l.idEntry+1:]...)
 		}
 	}
-	envv := make([]uintptr, 0, len(strs)+1)
-	noID := make([]uintptr, 0, len(strs)+1)
-	for i, b := range strs {
-		p := uintptr(unsafe.Pointer(&b[0]))
-		envv = append(envv, p)
-		if j.listen == nil || i != j.listen.idEntry {
-			noID = append(noID, p)
-		}
-	}
-	envv = append(envv, 0)
-	noID = append(noID, 0)
 	s.envp, s.envpNoID = &envv[0], &noID[0]
 
 	var p [2]int
@@ -164,7 +153,8 @@ func (j *job) startRaw() (int, error) {
 	syscall.ForkLock.Unlock()
 	unix.Close(p[1])
 	// The child has its own copy of all this; the parent's may go now.
-	runtime.KeepAlive(strs)
+	runtime.KeepAlive(envv)
+	runtime.KeepAlive(noID)
 	runtime.KeepAlive(argv)
 	runtime.KeepAlive(argv0)
 	if errno != 0 {
@@ -180,12 +170,7 @@ func (j *job) startRaw() (int, error) {
 	}
 	// The child failed and exits: reap it here, its start is undone.
 	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(int(pid), &ws, 0, nil)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	_, _ = rawsys.Wait4(int(pid), &ws, 0)
 	stage, cause := report[0], syscall.Errno(report[1])
 	switch {
 	case n != len(report)*4 || cause == 0 || stage < 0 || stage >= stageCount:
@@ -205,20 +190,17 @@ func newEnvBuf(prefix string) *envBuf {
 
 // readFull reads into b from fd until b is full or the end of the file,
 // and returns how much it read. The read is raw, as syscall.ForkExec's
-// vfork is: the goroutine keeps its thread and the scheduler stays out
-// of it (no thread is handed the P and none is started) while the child
-// executes.
+// vfork is, and so is the wait for a child that failed: the goroutine
+// keeps its thread and the scheduler stays out of it (no thread is handed
+// the P and none is started) while the child executes.
 func readFull(fd int, b []byte) int {
 	n := 0
 	for n < len(b) {
-		m, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 || m == 0 {
+		m, err := rawsys.Read(fd, b[n:])
+		if err != nil || m == 0 {
 			break
 		}
-		n += int(m)
+		n += m
 	}
 	return n
 }
@@ -266,7 +248,7 @@ func childExec(s *forkState) {
 		pidfd uintptr
 		id    uint64
 		ok    bool
-		envp  *uintptr
+		envp  **byte
 	)
 	// Every signal is still blocked. Reset the dispositions before the
 	// mask is cleared, so that a signal that arrives now finds the

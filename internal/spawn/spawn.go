@@ -239,7 +239,7 @@ func start(argv, env []string, opt Options, path forkPath) (int, error) {
 		argv:       argv,
 		env:        env,
 		stdio:      stdFiles(),
-		foreground: isControllingTerminal(0),
+		foreground: IsControllingTerminal(0),
 		dir:        opt.Dir,
 		listen:     listen,
 	}
@@ -297,10 +297,20 @@ func (j *job) startForkExec() (int, error) {
 // library and the Go runtime reserve can be ignored, when the init
 // inherited them so.
 //
-// The mask is the calling thread's: the runtime gives every thread it
-// starts the mask the process started with, so unless the caller changed
-// a thread's mask, all threads agree; a caller locked to its thread, as
-// the init's main loop is, forks on the thread it asked about.
+// The mask read is the calling thread's, and nothing keeps the caller on
+// that thread until ForkExec forks: the init locks no goroutine to its
+// thread (see fork.go). What makes it matter little is that the threads
+// agree. The code that blocks signals for a moment (forkExecRaw,
+// rawsys.TcsetpgrpMasked, package logx's writes to stderr) puts the mask
+// back within one nosplit function, which cannot be preempted or moved
+// in between; a mask is set for good only by the runtime, which starts
+// every thread with the mask the process started with, and by package
+// catch, which clears the mask of the thread its initialiser runs on,
+// the main thread, and of no other. With nothing blocked at start, every
+// thread's mask is empty and a move changes nothing. With signals blocked
+// at start, a read on any other thread sees them and the raw path is
+// taken; only a read on the main thread followed by a move to another
+// thread before the fork would give the child the inherited mask.
 func cleanSignalState(handled uint64) bool {
 	var mask sigset
 	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, 0,
@@ -352,12 +362,9 @@ func stdFiles() []uintptr {
 	return files
 }
 
-// isControllingTerminal reports whether fd is the caller's controlling
-// terminal: TIOCGPGRP fails with ENOTTY for any other descriptor.
-func isControllingTerminal(fd int) bool { return IsControllingTerminal(fd) }
-
 // IsControllingTerminal reports whether fd is the caller's controlling
-// terminal: Start then makes the child's group its foreground group.
+// terminal (TIOCGPGRP fails with ENOTTY for any other descriptor): Start
+// then makes the child's group its foreground group.
 func IsControllingTerminal(fd int) bool {
 	_, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
 	return err == nil
