@@ -94,14 +94,23 @@ func SetSubreaper() error {
 }
 
 // childInfo is the SIGCHLD layout of siginfo_t on Linux: unix.Siginfo
-// keeps the union opaque.
+// keeps the union opaque. The union follows si_signo, si_errno and
+// si_code aligned as a pointer is (it holds pointers): si_pid is at 16 on
+// a 64-bit architecture, at 12 on a 32-bit one.
 type childInfo struct {
-	signo, errno, code, _ int32
-	pid                   int32
-	uid                   uint32
-	status                int32
-	_                     [100]byte
+	signo, errno, code int32
+	_                  [unionOffset - 12]byte
+	pid                int32
+	uid                uint32
+	status             int32
+	_                  [siginfoSize - unionOffset - 12]byte
 }
+
+const (
+	ptrSize     = unsafe.Sizeof(uintptr(0))
+	unionOffset = (12 + ptrSize - 1) &^ (ptrSize - 1)
+	siginfoSize = 128
+)
 
 // cldStopped is the si_code of a child that stopped.
 const cldStopped = 5
