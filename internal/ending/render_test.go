@@ -307,23 +307,23 @@ func TestRenderWorstCase(t *testing.T) {
 	}
 	for name, text := range hostile {
 		t.Run(name, func(t *testing.T) {
-			worst := ending.Proc{PID: math.MinInt64, Comm: text}
+			worst := ending.Proc{PID: math.MinInt, Comm: text}
 			s := ending.Summary{
-				Exit:      math.MinInt64,
-				Child:     ending.Child{Ended: true, Signal: unix.Signal(math.MinInt64)},
+				Exit:      math.MinInt,
+				Child:     ending.Child{Ended: true, Signal: unix.Signal(math.MinInt)},
 				ExecErr:   errors.New(text),
-				Signal:    unix.Signal(math.MinInt64),
-				SignalAt:  time.Date(-292277022399, 1, 1, 0, 0, 0, 0, time.UTC),
-				Forwarded: unix.Signal(math.MaxInt64),
+				Signal:    unix.Signal(math.MinInt),
+				SignalAt:  time.Unix(math.MinInt64, 0).UTC(),
+				Forwarded: unix.Signal(math.MaxInt),
 				Grace:     time.Duration(math.MinInt64 + 1),
-				Dump:      unix.Signal(math.MinInt64),
+				Dump:      unix.Signal(math.MinInt),
 				Kill:      ending.KilledInDrain,
-				Killed:    ending.Procs{Count: math.MaxInt64, First: worst},
-				Drained:   ending.Procs{Count: math.MaxInt64, First: worst},
+				Killed:    ending.Procs{Count: math.MaxInt, First: worst},
+				Drained:   ending.Procs{Count: math.MaxInt, First: worst},
 				OOMKills:  math.MinInt64,
-				Zombies:   ending.ZombieHolder{PID: math.MinInt64, Comm: text, Zombies: math.MinInt64},
+				Zombies:   ending.ZombieHolder{PID: math.MinInt, Comm: text, Zombies: math.MinInt},
 				Pressure:  ending.PIDPressure{Limit: text, Used: math.MinInt64, Max: math.MinInt64},
-				Running:   ending.Procs{Count: math.MaxInt64, First: worst},
+				Running:   ending.Procs{Count: math.MaxInt, First: worst},
 			}
 			// Every optional field shows only for some reasons: render
 			// the summary as each of them.
@@ -362,8 +362,8 @@ func TestRenderWorstCase(t *testing.T) {
 			line := string(execFailed.AppendFinal(nil))
 			fields := parseFields(t, line)
 			checkCut(t, "error", fields["error"], text)
-			if fields["killed"] != strconv.Itoa(math.MaxInt64) {
-				t.Errorf("killed=%s, want %d", fields["killed"], math.MaxInt64)
+			if fields["killed"] != strconv.Itoa(math.MaxInt) {
+				t.Errorf("killed=%s, want %d", fields["killed"], math.MaxInt)
 			}
 			checkCut(t, "first comm", parseFields(t, fields["first"])["comm"], text)
 			checkCut(t, "zombie_holder comm", parseFields(t, fields["zombie_holder"])["comm"], text)
