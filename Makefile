@@ -108,8 +108,9 @@ image-test: image
 # cross: the release binaries on every architecture, through qemu-user
 # for the foreign ones (.ci/foreign-arch.sh sets binfmt_misc up): each is
 # checked static, stripped and answering --version; the unit tests run as
-# arm64 and as s390x (big-endian) binaries, without -race, which needs cgo
-# when cross-compiled; and the core, grace and watch suites run with the
+# arm64, s390x (big-endian), 386 and arm (32-bit: siginfo and struct
+# layouts differ) binaries, without -race, which needs cgo when
+# cross-compiled; and the core, grace and watch suites run with the
 # arm64 binary as PID 1 (the helper program stays native).
 CROSS_INIT ?= dist/reaper-init-linux-arm64
 
@@ -118,6 +119,8 @@ cross: dist
 	$(GO) run ./build/distcheck -version $(VERSION) $(DIST_BINS)
 	GOARCH=arm64 $(GO) test -count=1 ./...
 	GOARCH=s390x $(GO) test -count=1 ./...
+	GOARCH=386 $(GO) test -count=1 ./...
+	GOARCH=arm GOARM=7 $(GO) test -count=1 ./...
 	cd integration && REAPER_INIT_BIN=$(CURDIR)/$(CROSS_INIT) $(GO) test -count=1 -timeout 20m ./core/... ./grace/... ./watch/...
 
 clean:
