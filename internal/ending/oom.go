@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/reaper-init/reaper-init/internal/procfs"
-	"golang.org/x/sys/unix"
+	"github.com/reaper-init/reaper-init/internal/rawsys"
 )
 
 // Defaults of NewOOMCounter.
@@ -112,7 +112,7 @@ func (c *OOMCounter) Path() string { return c.file }
 // candidates lists the files that may hold the counter, nearest first.
 func (c *OOMCounter) candidates() []string {
 	var v2, v1 []string
-	raw, _ := readFile(c.procRoot+"/self/cgroup", make([]byte, 0, 1024))
+	raw, _ := rawsys.ReadFile(c.procRoot+"/self/cgroup", make([]byte, 0, 1024), rawsys.SmallFile)
 	procfs.CgroupPaths(string(raw), "memory", func(isV2 bool, dir string) {
 		if dir == "/" {
 			return // the root, which comes last
@@ -130,7 +130,7 @@ func (c *OOMCounter) candidates() []string {
 
 // read returns the oom_kill count in the file name.
 func (c *OOMCounter) read(name string) (int64, error) {
-	b, err := readFile(name, c.buf[:0])
+	b, err := rawsys.ReadFile(name, c.buf[:0], rawsys.SmallFile)
 	if err != nil {
 		return 0, err
 	}
@@ -154,32 +154,6 @@ func parseOOMKill(b []byte) (int64, bool) {
 		return n, err == nil && n >= 0
 	}
 	return 0, false
-}
-
-// readFile appends the contents of the file name to b, up to 64 KiB.
-func readFile(name string, b []byte) ([]byte, error) {
-	fd, err := openRetry(name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
-	if err != nil {
-		return b, &os.PathError{Op: "open", Path: name, Err: err}
-	}
-	defer unix.Close(fd)
-	for len(b) < 64<<10 {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return b, &os.PathError{Op: "read", Path: name, Err: err}
-		}
-		if n <= 0 {
-			break
-		}
-		b = b[:len(b)+n]
-	}
-	return b, nil
 }
 
 // cutByte is bytes.Cut for a one-byte separator (bytes.Cut would link

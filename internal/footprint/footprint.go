@@ -31,7 +31,8 @@ func Trim() int {
 	if unix.Stat("/proc/self/exe", &exe) != nil {
 		return 0
 	}
-	maps, err := readAll("/proc/self/maps")
+	// With raw system calls: Trim runs on the main loop.
+	maps, err := rawsys.ReadFile("/proc/self/maps", make([]byte, 0, 4096), rawsys.SmallFile)
 	if err != nil {
 		return 0
 	}
@@ -102,33 +103,6 @@ func cutByte(b []byte, sep byte) (before, after []byte, found bool) {
 		return b[:i], b[i+1:], true
 	}
 	return b, nil, false
-}
-
-// readAll reads the file name, up to about 64 KiB (more than the maps
-// of a static binary's process fill), with raw system calls: Trim runs on
-// the main loop (see package rawsys).
-func readAll(name string) ([]byte, error) {
-	var buf [64]byte
-	fd, err := rawsys.Openat(unix.AT_FDCWD, append(append(buf[:0], name...), 0), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer rawsys.Close(fd)
-	b := make([]byte, 0, 4096)
-	for len(b) < 64<<10 {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := rawsys.Read(fd, b[len(b):cap(b)])
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			break
-		}
-		b = b[:len(b)+n]
-	}
-	return b, nil
 }
 
 // madvise is madvise(2) on an address range the process does not hold as

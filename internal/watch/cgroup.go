@@ -7,7 +7,6 @@ import (
 
 	"github.com/reaper-init/reaper-init/internal/procfs"
 	"github.com/reaper-init/reaper-init/internal/rawsys"
-	"golang.org/x/sys/unix"
 )
 
 // cgroupDir is one cgroup directory that may hold a pids limit.
@@ -61,9 +60,9 @@ func (w *Watcher) readLimits(ls []Limit) []Limit {
 // for the cgroup v1 line of the pids controller CgroupRoot/pids/path and
 // its ancestors, and at least CgroupRoot and CgroupRoot/pids.
 func (c *cgroupResolver) candidates() []cgroupDir {
-	c.read = readAll(c.procRoot+"/self/cgroup", c.read[:0])
+	c.read, _ = rawsys.ReadFile(c.procRoot+"/self/cgroup", c.read[:0], rawsys.SmallFile)
 	if c.also != "" {
-		c.read = readAll(c.also, append(c.read, '\n'))
+		c.read, _ = rawsys.ReadFile(c.also, append(c.read, '\n'), rawsys.SmallFile)
 	}
 	if c.resolved && bytes.Equal(c.read, c.raw) {
 		return c.dirs
@@ -105,37 +104,7 @@ func (c *cgroupResolver) add(dir string) {
 // when the file is missing, holds "max" or anything else.
 func readInt(name string) (int64, bool) {
 	var buf [64]byte
-	b := readAll(name, buf[:0])
+	b, _ := rawsys.ReadFile(name, buf[:0], rawsys.SmallFile)
 	n, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
 	return n, err == nil
-}
-
-// readAll appends the contents of the file name to b, up to 64 KiB. It
-// returns b unchanged when the file cannot be opened, and what it read
-// before an error otherwise.
-func readAll(name string, b []byte) []byte {
-	fd, err := openRetry(name)
-	if err != nil {
-		return b
-	}
-	defer rawsys.Close(fd)
-	for len(b) < 64<<10 {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := rawsys.Read(fd, b[len(b):cap(b)])
-		if err != nil || n <= 0 {
-			break
-		}
-		b = b[:len(b)+n]
-	}
-	return b
-}
-
-// openRetry opens name for reading, without the scheduler (see package
-// rawsys).
-func openRetry(name string) (int, error) {
-	var buf [256]byte
-	path := append(append(buf[:0], name...), 0)
-	return rawsys.Openat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 }
