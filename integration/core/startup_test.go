@@ -91,9 +91,12 @@ func termAtStartupFor(t *testing.T, delay time.Duration, sleep string) (startupO
 }
 
 // TestTermAtStartup sends SIGTERM to reaper-init as PID 1 at 0, 0.5, 1,
-// 2, ... 10 ms after its exec, 20 times each. From 1 ms on the handler is
+// 2, ... 10 ms after its exec, 20 times each. From 3 ms on the handler is
 // always in place: the TERM is kept, the child started, and the TERM
-// forwarded to it (143). Before, the outcome is one of the two
+// forwarded to it (143). The window is under a millisecond on an idle
+// machine (docs/startup-signals.md), but the exec itself takes longer on
+// a loaded or slow one: at 1 ms some runs there still end 7, the kernel
+// having found no handler of the runtime's yet. Before, the outcome is one of the two
 // docs/startup-signals.md describes: the kernel dropped it (the runtime
 // had not installed a handler yet; the command ran and exited 7) or the
 // Go runtime's handler took it (exit 2). Never 1, never a stack trace.
@@ -103,7 +106,7 @@ func TestTermAtStartup(t *testing.T) {
 	}
 	testenv.SkipIfEmulated(t, "the window is the emulator's start-up and translation of the runtime's, not the program's")
 	const runs = 20
-	const window = time.Millisecond // docs/startup-signals.md: well under this
+	const window = 3 * time.Millisecond // docs/startup-signals.md: under 1 ms idle
 	delays := []time.Duration{0, 500 * time.Microsecond}
 	for ms := 1; ms <= 10; ms++ {
 		delays = append(delays, time.Duration(ms)*time.Millisecond)
