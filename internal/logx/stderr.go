@@ -58,6 +58,10 @@ func writeMasked(fd int, p unsafe.Pointer, n int) (int, unix.Errno) {
 			err = e
 			break
 		}
+		if m == 0 {
+			err = unix.EIO // no progress: never spin (as rawsys.WriteAll)
+			break
+		}
 		written += int(m)
 	}
 	if err == unix.EPIPE {
