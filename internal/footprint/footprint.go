@@ -39,7 +39,7 @@ func Trim() int {
 	trimmed := 0
 	for len(maps) > 0 {
 		// The kernel ends every line with a newline: a line without one
-		// is the end of what readAll's bound let in, cut short.
+		// is the end of what the read's bound (rawsys.SmallFile) let in, cut short.
 		i := bytes.IndexByte(maps, '\n')
 		if i < 0 {
 			break
