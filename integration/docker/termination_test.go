@@ -30,10 +30,13 @@ const termLogPath = "/dev/termination-log"
 // the SIGTERM at once: the file must never hold up the exit.
 const stopBound = 3 * time.Second
 
-// ignoreTERM is a shell script that makes two processes, sh and sleep,
-// both ignoring SIGTERM (the command after sleep keeps sh from exec'ing
-// it), and says "ready".
-const ignoreTERM = `trap "" TERM; echo ready; sleep 1000; echo not reached`
+// ignoreTERM is a shell script that makes two processes, both ignoring
+// SIGTERM, and says "ready": a sleep in the background, and the main
+// child, which becomes a sleep too. Its parent never waits for the
+// background one, so that when both are SIGKILLed the init reaps both:
+// a shell waiting for its child could reap it itself in the moment
+// between the two kills, and the count would be one.
+const ignoreTERM = `trap "" TERM; sleep 1000 & echo ready; exec sleep 1000`
 
 // underInit returns the command line that runs cmd under reaper-init
 // with the options opts.
