@@ -87,8 +87,17 @@ func TestZombieWarning(t *testing.T) {
 	if !ok {
 		t.Fatalf("no \"zombies cleared pid=%d\" line within %v of the reaping\nstderr:\n%s", pid, deadline, p.stderr)
 	}
-	if f := fields(t, cleared); f["zombies"] != "0" || f["comm"] != zombieComm {
-		t.Errorf("cleared line %q: want zombies=0 comm=%s", cleared, strconv.Quote(zombieComm))
+	// The count is the scan's: one that began while the parent was
+	// still reaping (a scan takes many steps, long ones under an
+	// emulator) can have seen a few zombies left. The state clears at
+	// three quarters of the threshold.
+	if f := fields(t, cleared); f["comm"] != zombieComm {
+		t.Errorf("cleared line %q: want comm=%s", cleared, strconv.Quote(zombieComm))
+	} else if n := atoi(t, "zombies", f["zombies"]); n < 0 || n > 75 {
+		t.Errorf("cleared line %q: want zombies= at most 75, three quarters of the threshold", cleared)
+	}
+	if n := testenv.Zombies(p.pid); n != 0 {
+		t.Errorf("/proc shows %d zombies below reaper-init after the parent reaped, want 0", n)
 	}
 	time.Sleep(3 * interval)
 	for _, l := range p.stderr.snapshot()[j+1:] {
